@@ -1,0 +1,1 @@
+"""Oasis: the notification pipeline (stages, store, channels, CLI)."""

@@ -1,0 +1,1 @@
+"""Delivery channels, one file per provider, one interface (:class:`Channel`)."""
