@@ -1,0 +1,215 @@
+"""The ``oasis`` command line.
+
+``oasis demo`` runs the whole pipeline on embedded defaults (simulated world, carrier
+sandbox, SQLite, file channel) through the real Airflow DAG. See ``oasis --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from notify.config import Settings, load_settings
+
+console = Console(stderr=False, highlight=False)
+
+
+def _settings() -> Settings:
+    return load_settings()
+
+
+def _world(settings: Settings, orders: int, seed: int) -> Path:
+    from notify.simulate import generate_world
+
+    world = settings.home / f"world-{orders}-{seed}"
+    if not (world / "world.json").exists():
+        with console.status(f"Simulating a world of {orders} orders (seed {seed})..."):
+            generate_world(world, orders=orders, seed=seed)
+    return world
+
+
+def _run_through_dag(settings: Settings, conf: dict[str, Any]) -> tuple[str, str]:
+    from notify.airflow_local import run_dag
+
+    with console.status("Running the delivery_notifications DAG (dag.test)..."):
+        return run_dag(settings, conf)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from carriers.sandbox import SandboxServer, SandboxWorld
+
+    settings = _settings()
+    world = _world(settings, args.orders, args.seed)
+    meta = json.loads((world / "world.json").read_text("utf-8"))
+    as_of = args.as_of or meta["demo_as_of"]
+    with console.status("Starting the carrier sandbox on 127.0.0.1..."):
+        server = SandboxServer(SandboxWorld.load(world))
+    with server:
+        conf = {
+            "as_of": as_of,
+            "orders_dir": str(world / "orders"),
+            "sandbox_url": server.base_url,
+            "carriers": ["fedex", "ups", "usps", "dhl"],
+            "reason": "oasis demo",
+        }
+        run_id, state = _run_through_dag(settings, conf)
+    return _print_summary(settings, run_id, state)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = _settings()
+    conf: dict[str, Any] = {
+        "as_of": args.as_of,
+        "orders_dir": str(Path(args.orders).resolve()) if args.orders else None,
+        "tracking_dir": str(Path(args.tracking).resolve()) if args.tracking else None,
+        "dry_run": args.dry_run,
+        "replay_only": args.replay_only,
+        "sandbox_url": args.sandbox_url,
+        "poll_carriers": args.poll,
+        "reason": "oasis run",
+    }
+    if args.carriers:
+        conf["carriers"] = args.carriers.split(",")
+    run_id, state = _run_through_dag(settings, conf)
+    return _print_summary(settings, run_id, state)
+
+
+def _print_summary(settings: Settings, run_id: str, state: str) -> int:
+    from notify.store import open_store
+    from notify.summary import run_summary
+
+    engine = open_store(settings.database_url)
+    s = run_summary(engine, run_id, settings)
+    table = Table(title=f"Run {run_id} ({state})")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for label, value in s["rows"]:
+        table.add_row(label, str(value))
+    console.print(table)
+    for line in s["notes"]:
+        console.print(line)
+    return 0 if state == "success" else 1
+
+
+def cmd_notices(args: argparse.Namespace) -> int:
+    from notify.stages.record import format_rows, notice_rows
+    from notify.store import open_store
+    from notify.summary import resolve_run
+
+    settings = _settings()
+    engine = open_store(settings.database_url)
+    run_id = resolve_run(engine, args.run, args.as_of)
+    sys.stdout.write(format_rows(notice_rows(engine, run_id), args.format))
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from notify.simulate import generate_world
+
+    summary = generate_world(Path(args.out), orders=args.orders, seed=args.seed)
+    console.print(summary)
+    return 0
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from carriers.sandbox.cli import main as sandbox_main
+
+    return sandbox_main(args.rest)
+
+
+def cmd_carriers_parse(args: argparse.Namespace) -> int:
+    from carriers import registry
+    from carriers.models import PayloadError
+
+    failures = 0
+    for name in args.files:
+        body = Path(name).read_bytes()
+        try:
+            spec = registry.get(args.carrier) if args.carrier else registry.detect(body)
+            results = spec.parse(body)
+        except (PayloadError, KeyError) as exc:
+            failures += 1
+            print(f"{name}: {exc}", file=sys.stderr)
+            continue
+        for result in results:
+            print(json.dumps(result.to_dict(), ensure_ascii=False))
+    return 1 if failures else 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from notify.explain import explain
+    from notify.store import open_store
+
+    settings = _settings()
+    console.print(explain(open_store(settings.database_url), args.order_id))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="oasis", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="simulate a world and run the real DAG on it")
+    demo.add_argument("--orders", type=int, default=2000)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--as-of", help="world time (ISO 8601 with offset); default: the world's")
+    demo.set_defaults(func=cmd_demo)
+
+    run = sub.add_parser("run", help="one pipeline run through the real DAG")
+    run.add_argument("--as-of", help="see the world as it was then (ISO 8601 with offset)")
+    run.add_argument("--orders", help="folder of order files (customers, orders, ...)")
+    run.add_argument("--tracking", help="drop folder of carrier payload files")
+    run.add_argument("--dry-run", action="store_true", help="render and gate, send nothing")
+    run.add_argument("--replay-only", action="store_true", help="record decisions only")
+    run.add_argument("--sandbox-url", help="poll this carrier sandbox instead of the carriers")
+    run.add_argument("--poll", action="store_true", help="poll the configured carrier APIs")
+    run.add_argument("--carriers", help="comma-separated carriers to poll")
+    run.set_defaults(func=cmd_run)
+
+    notices = sub.add_parser("notices", help="every decision of a run")
+    which = notices.add_mutually_exclusive_group()
+    which.add_argument("--run", help="run id (default: the latest run)")
+    which.add_argument("--as-of", help="the latest run with this as-of time")
+    notices.add_argument("--format", choices=["csv", "jsonl"], default="csv")
+    notices.set_defaults(func=cmd_notices)
+
+    simulate = sub.add_parser("simulate", help="generate a world with ground truth")
+    simulate.add_argument("--orders", type=int, default=2000)
+    simulate.add_argument("--seed", type=int, default=7)
+    simulate.add_argument("--out", required=True)
+    simulate.set_defaults(func=cmd_simulate)
+
+    sandbox = sub.add_parser(
+        "sandbox", help="serve a world in carrier wire formats", add_help=False
+    )
+    sandbox.add_argument("rest", nargs=argparse.REMAINDER)
+    sandbox.set_defaults(func=cmd_sandbox)
+
+    carriers = sub.add_parser("carriers", help="carrier tools")
+    carriers_sub = carriers.add_subparsers(dest="carriers_command", required=True)
+    parse = carriers_sub.add_parser("parse", help="normalized tracking as JSON lines")
+    parse.add_argument("--carrier", help="carrier name (default: recognised from the content)")
+    parse.add_argument("files", nargs="+")
+    parse.set_defaults(func=cmd_carriers_parse)
+
+    explain = sub.add_parser("explain", help="every decision about one order")
+    explain.add_argument("order_id")
+    explain.set_defaults(func=cmd_explain)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Shared fixtures: a fresh store on SQLite and, when the server is up, on PostgreSQL.
+
+PostgreSQL tests use the local server on 127.0.0.1:5432 (user postgres, trust auth), each
+session in its own throw-away database. When no server answers, those tests are skipped
+and the run says so loudly at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
+
+from notify.store import migrate
+
+PG_ADMIN_URL = os.environ.get(
+    "OASIS_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+)
+_pg_skip_reason: list[str] = []
+
+
+def _pg_available() -> str | None:
+    try:
+        engine = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with engine.connect():
+            pass
+        engine.dispose()
+        return None
+    except Exception as exc:  # any failure to connect means "no server here"
+        return f"PostgreSQL at {PG_ADMIN_URL} is not reachable ({type(exc).__name__})"
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    reason = _pg_available()
+    if reason:
+        _pg_skip_reason.append(reason)
+        pytest.skip(reason)
+    name = f"oasis_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _fresh_pg(pg_url: str) -> Engine:
+    engine = create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    migrate(engine)
+    return engine
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:
+    """A migrated, empty store on each backend."""
+    if request.param == "sqlite":
+        eng = create_engine(f"sqlite:///{tmp_path / 'oasis.db'}")
+        migrate(eng)
+    else:
+        eng = _fresh_pg(request.getfixturevalue("pg_url"))
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path) -> Iterator[Engine]:
+    eng = create_engine(f"sqlite:///{tmp_path / 'oasis.db'}")
+    migrate(eng)
+    yield eng
+    eng.dispose()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    if _pg_skip_reason:
+        terminalreporter.write_sep("!", "PostgreSQL TESTS WERE SKIPPED", red=True, bold=True)
+        terminalreporter.write_line(_pg_skip_reason[0], red=True)
+        terminalreporter.write_line(
+            "Start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
+            red=True,
+        )
