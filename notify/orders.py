@@ -200,7 +200,7 @@ def _shipments_rows(f: pd.DataFrame) -> list[dict[str, object]]:
     shipped = _utc(f["shipped_at"].replace("", None))
     for row, at in zip(rows, shipped, strict=True):
         row["shipped_at"] = None if pd.isna(at) else at.to_pydatetime()
-        row["destination_country"] = (row["destination_country"] or "US")[:2].upper()
+        row["destination_country"] = str(row["destination_country"] or "US")[:2].upper()
     return rows
 
 

@@ -1,0 +1,41 @@
+# Oasis: every target creates the virtual environment itself from the lock file.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock setup.py | sha256sum | cut -c1-12)
+
+.PHONY: venv demo test lint bench golden services clean
+
+$(STAMP): requirements.lock setup.py
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.lock
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+venv: $(STAMP)
+
+## The main job: simulate a world, serve it from the carrier sandbox, run the real DAG.
+demo: venv
+	$(BIN)/oasis demo
+
+## Every test (SQLite and PostgreSQL; PostgreSQL and MariaDB are started if down).
+test: venv services
+	$(BIN)/pytest
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: venv
+	$(BIN)/python -m bench
+
+golden: venv
+	$(BIN)/python -m tests.golden
+
+services:
+	@bash scripts/services.sh
+
+clean:
+	rm -rf .oasis
