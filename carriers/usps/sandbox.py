@@ -11,8 +11,10 @@ Encoding our model back into USPS terms:
   else the representative code chosen in :data:`REPRESENTATIVE_CODES`; else the default
   code of the status in :data:`STATUS_DEFAULT_CODES` (USPS has no code for, e.g., a weather
   delay: it becomes 71 "Rescheduled to next delivery day", reason unknown). An event of
-  status unknown keeps its own code when that code is not in our tables. Pending and
-  expired events cannot be written (USPS has no such scans): ValueError.
+  status unknown keeps its own code when that code is not in our tables, else gets
+  :data:`UNMAPPED_CODE`, standing for the Pub 199 codes our tables do not know. Pending
+  and expired events are not written: USPS has no such scans, it shows the others. A
+  result with no other scan gets the 400 "not yet available" envelope.
 * Times: ``eventTimestamp`` is the local wall time in the event's own offset, ``GMTOffset``
   that offset, and ``GMTTimestamp`` reproduces USPS's quirk of stamping the UTC time of
   day with the local calendar date (see ``carriers.usps.parse``).
@@ -85,6 +87,11 @@ STATUS_CATEGORY_NAMES: dict[Status, str] = {
     Status.EXCEPTION: "Alert",
 }
 
+# Written for an event of status unknown that has no code of its own.
+UNMAPPED_CODE = "Z9"
+# Scans USPS never sends.
+_NO_SCAN_STATUSES = frozenset({Status.PENDING, Status.EXPIRED})
+
 # A state per US zone, for writing ETA times when no event state has the ETA's offset.
 _ZONE_STATES = ("NY", "IL", "CO", "AZ", "CA", "AK", "HI", "PR", "GU")
 
@@ -101,8 +108,8 @@ def event_code(event: TrackingEvent) -> str:
     pair = (event.status, event.reason)
     if EVENT_CODES.get(event.code) == pair:
         return event.code
-    if event.status is Status.UNKNOWN and event.code and event.code not in EVENT_CODES:
-        return event.code
+    if event.status is Status.UNKNOWN:
+        return event.code if event.code and event.code not in EVENT_CODES else UNMAPPED_CODE
     code = REPRESENTATIVE_CODES.get(pair) or STATUS_DEFAULT_CODES.get(event.status)
     if code is None:
         raise ValueError(
@@ -129,9 +136,14 @@ class UspsSandbox:
     def respond(self, found: Sequence[TrackingResult], missing: Sequence[str]) -> tuple[int, bytes]:
         if len(found) + len(missing) != 1:
             raise ValueError("USPS sandbox: the v3 API answers exactly one number per request")
-        if missing or not found[0].events:
+        if missing or not _scans(found[0]):
             return 400, _dump(not_found_body())
         return 200, _dump(tracking_body(found[0]))
+
+
+def _scans(result: TrackingResult) -> list[TrackingEvent]:
+    """The events USPS would show: every one but pending/expired ones."""
+    return [e for e in result.events if e.status not in _NO_SCAN_STATUSES]
 
 
 def not_found_body() -> dict[str, Any]:
@@ -146,16 +158,17 @@ def not_found_body() -> dict[str, Any]:
 
 
 def tracking_body(result: TrackingResult) -> dict[str, Any]:
+    scans = _scans(result)
     body: dict[str, Any] = {"trackingNumber": result.tracking_number}
-    body.update(_eta_fields(result.estimated_delivery, result.events))
+    body.update(_eta_fields(result.estimated_delivery, scans))
     if result.service:
         body["mailClass"] = result.service
-    if result.events:
-        body["status"] = result.events[0].description
+    if scans:
+        body["status"] = scans[0].description
     category = STATUS_CATEGORY_NAMES.get(result.status)
     if category:
         body["statusCategory"] = category
-    body["trackingEvents"] = [_event(e) for e in result.events]
+    body["trackingEvents"] = [_event(e) for e in scans]
     return body
 
 

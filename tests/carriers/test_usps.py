@@ -34,6 +34,8 @@ from carriers.usps.sandbox import (
     SANDBOX,
     STATUS_CATEGORY_NAMES,
     STATUS_DEFAULT_CODES,
+    UNMAPPED_CODE,
+    event_code,
 )
 
 SAMPLES = Path(__file__).parent.parent / "fixtures" / "carrier_samples"
@@ -603,15 +605,30 @@ def test_sandbox_ranges_of_days_become_the_last_day():
     assert back.estimated_delivery == EstimatedDelivery(date(2024, 11, 24), date(2024, 11, 24))
 
 
-def test_sandbox_refuses_scans_usps_cannot_send():
-    pending = TrackingResult(
-        "usps",
-        "94006",
-        Status.PENDING,
-        events=(event(datetime(2024, 11, 20, 9, 0, tzinfo=EST), Status.PENDING),),
+def test_sandbox_leaves_out_scans_usps_never_sends():
+    moment = datetime(2024, 11, 20, 9, 0, tzinfo=EST)
+    pending = event(moment - timedelta(days=1), Status.PENDING)
+    result = TrackingResult(
+        "usps", "94006", Status.EXPIRED, events=(event(moment, Status.EXPIRED), pending)
     )
+    assert SANDBOX.respond([result], [])[0] == 400
+    moving = TrackingResult(
+        "usps", "94006", Status.IN_TRANSIT, events=(event(moment, Status.IN_TRANSIT), pending)
+    )
+    (back,) = parse(SANDBOX.respond([moving], [])[1])
+    assert [(e.status, e.occurred_at) for e in back.events] == [(Status.IN_TRANSIT, moment)]
     with pytest.raises(ValueError, match="pending"):
-        SANDBOX.respond([pending], [])
+        event_code(pending)
+
+
+def test_sandbox_unknown_scan_without_a_code_gets_an_unmapped_code():
+    moment = datetime(2024, 11, 20, 9, 0, tzinfo=EST)
+    result = TrackingResult(
+        "usps", "94008", Status.UNKNOWN, events=(event(moment, Status.UNKNOWN),)
+    )
+    back = round_trip(result)
+    assert (back.status, back.events[0].code) == (Status.UNKNOWN, UNMAPPED_CODE)
+    assert UNMAPPED_CODE not in EVENT_CODES
 
 
 def test_sandbox_missing_and_unscanned_numbers_get_the_real_400_envelope():
