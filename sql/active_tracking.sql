@@ -1,4 +1,4 @@
--- Tracking numbers worth asking the carriers about as of :as_of: shipped parcels of open
+-- Tracking numbers worth asking the carriers about as of the run: shipped parcels of open
 -- orders that have no delivered (or expired) event yet.
 SELECT DISTINCT s.carrier, s.tracking_number
 FROM shipments s

@@ -1,4 +1,4 @@
--- Every (customer, order, shipment) touched by a delay episode open as of :as_of, with
+-- Every (customer, order, shipment) touched by a delay episode open as of the run's time, with
 -- the run's ETA for that episode. Joins on the shipment's own (carrier, tracking number),
 -- so a tracking number shared by two orders yields one row per order and each customer
 -- only ever sees their own order.

@@ -1,4 +1,4 @@
--- Events seen up to :as_of for every tracking number of an open order, oldest first,
+-- Events seen up to the run's as-of time for every tracking number of an open order, oldest first,
 -- grouped by tracking number (the detector walks them in this order).
 SELECT e.carrier, e.tracking_number, e.event_id, e.occurred_at, e.status, e.reason
 FROM tracking_events e

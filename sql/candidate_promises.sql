@@ -1,4 +1,4 @@
--- The earliest promise and latest carrier ETA statement (as of :as_of) per tracking number
+-- The earliest promise and latest carrier ETA statement (as of the run) per tracking number
 -- of an open order.
 SELECT s.carrier, s.tracking_number, MIN(o.promised_by_utc) AS promised_by_utc,
        MIN(s.shipped_at) AS shipped_at,

@@ -128,8 +128,8 @@ def _parcels(conn: Connection, as_of: datetime) -> Iterator[Parcel]:
         for r in conn.execute(query("candidate_promises"), {"as_of": as_of})
     }
     current: Parcel | None = None
-    rows = conn.execution_options(yield_per=5000).execute(
-        query("candidate_events"), {"as_of": as_of}
+    rows = conn.execute(
+        query("candidate_events"), {"as_of": as_of}, execution_options={"yield_per": 5000}
     )
     for r in rows:
         key = (r.carrier, r.tracking_number)
