@@ -96,6 +96,8 @@ def _load() -> dict[str, CarrierSpec]:
                 if exc.name == f"carriers.{module_name}":
                     continue  # not built (yet)
                 raise
+            if getattr(module, "__file__", None) is None:
+                continue  # a bare folder (namespace package) is not a carrier package
             spec: CarrierSpec = module.CARRIER
             specs[spec.name] = spec
         _loaded = specs
