@@ -8,14 +8,25 @@ and the run says so loudly at the end.
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
-from notify.store import migrate
+# Airflow reads its settings when first imported: give the whole test session a private
+# AIRFLOW_HOME (SQLite metadata, our dags/ folder, no examples) and a private OASIS_HOME.
+_SESSION_HOME = Path(tempfile.mkdtemp(prefix="oasis-tests-"))
+os.environ["AIRFLOW_HOME"] = str(_SESSION_HOME / "airflow")
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(Path(__file__).resolve().parent.parent / "dags")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_SESSION_HOME / 'airflow.db'}"
+os.environ.setdefault("OASIS_HOME", str(_SESSION_HOME / "oasis"))
+
+from notify.store import migrate  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get(
     "OASIS_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
