@@ -139,6 +139,79 @@ def _apply(
     return out
 
 
+@dataclass(frozen=True)
+class Payload:
+    body: bytes
+    origin: str  # api | file | webhook
+    origin_ref: str
+    carrier: str | None = None  # None: recognise the carrier from the content
+
+
+def _parse(item: Payload) -> tuple[str, list[TrackingResult], str | None]:
+    try:
+        spec = registry.get(item.carrier) if item.carrier else registry.detect(item.body)
+        return spec.name, spec.parse(item.body), None
+    except PayloadError as exc:
+        return item.carrier or "unknown", [], str(exc)
+    except Exception as exc:  # a parser fault on one payload must not stop the run
+        log.exception("parser failed on %s", item.origin_ref)
+        return item.carrier or "unknown", [], f"parser failed: {type(exc).__name__}: {exc}"
+
+
+def ingest_payloads(
+    engine: Engine,
+    payloads: Iterable[Payload],
+    *,
+    run_id: str | None,
+    stated_at: datetime,
+    batch: int = 200,
+) -> IngestResult:
+    """Keep each payload raw, then parse it and apply what it says.
+
+    Payloads are committed in batches (one transaction per ``batch`` payloads); within a
+    batch every raw body is stored before anything parsed from it.
+    """
+    total = IngestResult()
+    pending: list[Payload] = []
+    for item in payloads:
+        pending.append(item)
+        if len(pending) >= batch:
+            total.add(_ingest_batch(engine, pending, run_id, stated_at))
+            pending = []
+    if pending:
+        total.add(_ingest_batch(engine, pending, run_id, stated_at))
+    return total
+
+
+def _ingest_batch(
+    engine: Engine, items: list[Payload], run_id: str | None, stated_at: datetime
+) -> IngestResult:
+    out = IngestResult(payloads=len(items))
+    parsed = [(item, *_parse(item)) for item in items]
+    with engine.begin() as conn:
+        for item, source, results, error in parsed:
+            payload_id, is_new = _store_raw(
+                conn,
+                item.body,
+                source=source,
+                origin=item.origin,
+                origin_ref=item.origin_ref,
+                received_at=stated_at,
+                run_id=run_id,
+                parse_status="error" if error else "parsed",
+                parse_error=error,
+            )
+            out.new_payloads += int(is_new)
+            if error:
+                out.parse_errors += 1
+                log.warning("payload %s (%s) not parsed: %s", payload_id, item.origin_ref, error)
+                continue
+            applied = _apply(conn, results, payload_id, stated_at)
+            applied.payloads = applied.new_payloads = applied.parse_errors = 0
+            out.add(applied)
+    return out
+
+
 def ingest_payload(
     engine: Engine,
     body: bytes,
@@ -149,33 +222,9 @@ def ingest_payload(
     stated_at: datetime,
     carrier: str | None = None,
 ) -> IngestResult:
-    """Keep one payload raw, then parse it and apply what it says (one transaction)."""
-    out = IngestResult(payloads=1)
-    try:
-        spec = registry.get(carrier) if carrier else registry.detect(body)
-        source, results, error = spec.name, spec.parse(body), None
-    except PayloadError as exc:
-        source, results, error = carrier or "unknown", [], str(exc)
-    with engine.begin() as conn:
-        payload_id, is_new = _store_raw(
-            conn,
-            body,
-            source=source,
-            origin=origin,
-            origin_ref=origin_ref,
-            received_at=stated_at,
-            run_id=run_id,
-            parse_status="error" if error else "parsed",
-            parse_error=error,
-        )
-        out.new_payloads = int(is_new)
-        if error:
-            out.parse_errors = 1
-            log.warning("payload %s from %s not parsed: %s", payload_id, origin_ref, error)
-            return out
-        applied = _apply(conn, results, payload_id, stated_at)
-    applied.payloads, applied.new_payloads = 1, int(is_new)
-    return applied
+    """One payload (a webhook body, an uploaded file): kept raw, parsed, applied."""
+    item = Payload(body, origin, origin_ref, carrier)
+    return ingest_payloads(engine, [item], run_id=run_id, stated_at=stated_at)
 
 
 def ingest_tracking_dir(
@@ -184,19 +233,9 @@ def ingest_tracking_dir(
     """A drop folder: one API response or webhook body per file, carrier from the content."""
     if not directory.is_dir():
         raise FileNotFoundError(f"tracking folder {directory} does not exist")
-    total = IngestResult()
-    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
-        total.add(
-            ingest_payload(
-                engine,
-                path.read_bytes(),
-                origin="file",
-                origin_ref=str(path.relative_to(directory)),
-                run_id=run_id,
-                stated_at=as_of,
-            )
-        )
-    return total
+    files = sorted(p for p in directory.rglob("*") if p.is_file())
+    items = (Payload(p.read_bytes(), "file", str(p.relative_to(directory))) for p in files)
+    return ingest_payloads(engine, items, run_id=run_id, stated_at=as_of)
 
 
 def active_tracking(engine: Engine, as_of: datetime) -> dict[str, list[str]]:
@@ -222,17 +261,7 @@ def poll_carriers(
     for carrier, numbers in active_tracking(engine, as_of).items():
         if carrier not in wanted:
             continue
-        client = client_for(carrier)
-        for body in client.track(numbers):
-            total.add(
-                ingest_payload(
-                    engine,
-                    body,
-                    origin="api",
-                    origin_ref=f"{carrier}:track",
-                    run_id=run_id,
-                    stated_at=as_of,
-                    carrier=carrier,
-                )
-            )
+        bodies = client_for(carrier).track(numbers)
+        items = (Payload(body, "api", f"{carrier}:track", carrier) for body in bodies)
+        total.add(ingest_payloads(engine, items, run_id=run_id, stated_at=as_of))
     return total
