@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -59,7 +61,7 @@ def at(text: str) -> datetime:
 # -- samples, checked by hand -------------------------------------------------------------
 
 
-def test_tracker_pre_transit():
+def test_tracker_pre_transit() -> None:
     r = only(parse(sample("easypost_tracker_pre_transit.json")))
     assert (r.carrier, r.tracking_number) == ("usps", "EZ1000000001")
     assert (r.status, r.reason) == (Status.INFO_RECEIVED, None)
@@ -83,7 +85,7 @@ def test_tracker_pre_transit():
     assert r.problems == ()
 
 
-def test_webhook_delivered_test_tracker():
+def test_webhook_delivered_test_tracker() -> None:
     r = only(parse(sample("easypost_webhook_delivered.json")))
     assert (r.carrier, r.tracking_number) == ("ups", "EZ4000000004")
     assert (r.status, r.reason) == (Status.DELIVERED, None)
@@ -103,7 +105,7 @@ def test_webhook_delivered_test_tracker():
     assert "BILLING INFORMATION RECEIVED" in r.problems[0].message
 
 
-def test_webhook_in_transit_fedex():
+def test_webhook_in_transit_fedex() -> None:
     r = only(parse(sample("easypost_webhook_in_transit.json")))
     assert (r.carrier, r.tracking_number) == ("fedex", "1")
     assert (r.status, r.reason) == (Status.IN_TRANSIT, None)
@@ -139,22 +141,22 @@ def test_webhook_in_transit_fedex():
     ],
     ids=["truncated", "html", "empty", "array", "other-object", "batch-event", "bad-list"],
 )
-def test_unreadable_payloads_raise(payload):
+def test_unreadable_payloads_raise(payload: bytes) -> None:
     with pytest.raises(PayloadError, match="expected EasyPost JSON"):
         parse(payload)
 
 
 @pytest.mark.parametrize("path", sample_files(), ids=lambda p: p.name)
-def test_sniff_claims_only_easypost_samples(path):
+def test_sniff_claims_only_easypost_samples(path: Path) -> None:
     assert sniff(path.read_bytes()) is (path.name in OWN)
 
 
-def test_registry_detects_easypost():
+def test_registry_detects_easypost() -> None:
     assert registry.detect(sample("easypost_webhook_in_transit.json")).name == "easypost"
     assert registry.get("easypost") is CARRIER
 
 
-def test_error_envelopes():
+def test_error_envelopes() -> None:
     not_found = (
         b'{"error": {"code": "NOT_FOUND", "message": "The requested resource could '
         b'not be found.", "errors": []}}'
@@ -166,7 +168,7 @@ def test_error_envelopes():
     assert kinds(only(parse(auth))) == [(ProblemKind.REQUEST_ERROR, "APIKEY.REQUIRED")]
 
 
-def test_empty_list_is_no_results():
+def test_empty_list_is_no_results() -> None:
     assert parse(b'{"trackers": [], "has_more": false}') == []
 
 
@@ -217,7 +219,7 @@ DOCUMENTED_DETAILS = [
 ]
 
 
-def test_every_documented_code_is_mapped():
+def test_every_documented_code_is_mapped() -> None:
     assert sorted(STATUSES) == sorted(DOCUMENTED_STATUSES)
     assert sorted(STATUS_DETAILS) == sorted(DOCUMENTED_DETAILS)
     for status in DOCUMENTED_STATUSES:
@@ -225,7 +227,7 @@ def test_every_documented_code_is_mapped():
             assert lookup(status, detail).known
 
 
-def test_a_detail_gives_one_reason_whatever_the_status():
+def test_a_detail_gives_one_reason_whatever_the_status() -> None:
     for detail in DOCUMENTED_DETAILS:
         reasons = {
             lookup(status, detail).reason
@@ -236,7 +238,7 @@ def test_a_detail_gives_one_reason_whatever_the_status():
         assert len(reasons) <= 1, detail
 
 
-def test_reasons_from_details_and_statuses():
+def test_reasons_from_details_and_statuses() -> None:
     assert lookup("in_transit", "weather_delay") == (Status.IN_TRANSIT, Reason.WEATHER, True)
     assert lookup("failure", "address_correction")[:2] == (Status.EXCEPTION, Reason.ADDRESS_ISSUE)
     assert lookup("return_to_sender", "refused")[:2] == (Status.EXCEPTION, Reason.REFUSED)
@@ -248,7 +250,7 @@ def test_reasons_from_details_and_statuses():
     assert lookup("delivered", "weather_delay")[:2] == (Status.DELIVERED, None)
 
 
-def test_unknown_codes_are_unknown_never_in_transit():
+def test_unknown_codes_are_unknown_never_in_transit() -> None:
     assert lookup("teleported", "in_transit") == (Status.UNKNOWN, None, False)
     body = tracker_json(status="teleported", details=[detail("teleported", None, "NJ")])
     r = only(parse(body))
@@ -257,20 +259,20 @@ def test_unknown_codes_are_unknown_never_in_transit():
     assert r.unknown_codes == ["teleported"]
 
 
-def test_unknown_detail_keeps_the_status_and_is_reported():
+def test_unknown_detail_keeps_the_status_and_is_reported() -> None:
     body = tracker_json(status="failure", detail="address_not_found")
     r = only(parse(body))
     assert (r.status, r.reason) == (Status.EXCEPTION, Reason.UNKNOWN)
     assert kinds(r) == [(ProblemKind.UNKNOWN_CODE, "failure/address_not_found")]
 
 
-def test_error_status_is_a_request_error():
+def test_error_status_is_a_request_error() -> None:
     r = only(parse(tracker_json(status="error", detail="unknown")))
     assert r.status is Status.UNKNOWN
     assert (ProblemKind.REQUEST_ERROR, "error") in kinds(r)
 
 
-def test_reverse_table_parses_back():
+def test_reverse_table_parses_back() -> None:
     for (status, reason), (code, detail) in REVERSE.items():
         assert lookup(code, detail)[:2] == (status, reason)
     for status in Status:
@@ -296,7 +298,7 @@ def test_reverse_table_parses_back():
         ("", "unknown"),
     ],
 )
-def test_carrier_names(raw, ours):
+def test_carrier_names(raw: str | None, ours: str) -> None:
     assert carrier_name(raw) == ours
 
 
@@ -304,16 +306,16 @@ def test_carrier_names(raw, ours):
 
 
 def detail(
-    status,
-    status_detail,
-    state=None,
+    status: str,
+    status_detail: str | None,
+    state: str | None = None,
     *,
-    when="2024-03-10T15:00:00Z",
-    country="US",
-    city=None,
-    zip_code=None,
-    message="scan",
-):
+    when: str = "2024-03-10T15:00:00Z",
+    country: str | None = "US",
+    city: str | None = None,
+    zip_code: str | None = None,
+    message: str = "scan",
+) -> dict[str, Any]:
     return {
         "object": "TrackingDetail",
         "message": message,
@@ -332,14 +334,14 @@ def detail(
 
 def tracker_json(
     *,
-    code="9400TEST",
-    status="in_transit",
-    detail=None,
-    details=(),
-    carrier_detail=None,
-    est=None,
-    carrier="USPS",
-):
+    code: str = "9400TEST",
+    status: str = "in_transit",
+    detail: str | None = None,
+    details: Sequence[dict[str, Any]] = (),
+    carrier_detail: dict[str, Any] | None = None,
+    est: str | None = None,
+    carrier: str = "USPS",
+) -> bytes:
     tracker = {
         "id": "trk_x",
         "object": "Tracker",
@@ -354,7 +356,7 @@ def tracker_json(
     return json.dumps(tracker).encode()
 
 
-def test_unplaced_scan_uses_destination_zone_and_offsets_are_kept():
+def test_unplaced_scan_uses_destination_zone_and_offsets_are_kept() -> None:
     details = [
         detail("in_transit", "in_transit", None, country=None, when="2024-07-01T08:00:00Z"),
         detail("in_transit", "in_transit", None, country="DE", when="2024-07-02T08:00:00Z"),
@@ -378,7 +380,7 @@ def test_unplaced_scan_uses_destination_zone_and_offsets_are_kept():
     ]
 
 
-def test_shipment_zone_is_not_used_for_a_scan_in_another_country():
+def test_shipment_zone_is_not_used_for_a_scan_in_another_country() -> None:
     details = [detail("in_transit", "in_transit", None, country="CA")]
     dest = {"object": "TrackingLocation", "city": None, "state": "CO", "country": "US", "zip": None}
     r = only(
@@ -388,7 +390,7 @@ def test_shipment_zone_is_not_used_for_a_scan_in_another_country():
     assert kinds(r) == [(ProblemKind.TIME_WITHOUT_ZONE, "in_transit/in_transit")]
 
 
-def test_local_estimated_time_at_destination():
+def test_local_estimated_time_at_destination() -> None:
     cd = {
         "est_delivery_date_local": "2024-11-05",
         "est_delivery_time_local": "18:00:00",
@@ -402,10 +404,11 @@ def test_local_estimated_time_at_destination():
     r = only(parse(tracker_json(carrier_detail=cd, est="2024-11-05T00:00:00Z")))
     when = datetime(2024, 11, 5, 18, tzinfo=ZoneInfo("America/Chicago"))
     assert r.estimated_delivery == EstimatedDelivery(when, when)
-    assert r.estimated_delivery.latest.utcoffset() == timedelta(hours=-6)
+    latest = r.estimated_delivery.latest if r.estimated_delivery else None
+    assert isinstance(latest, datetime) and latest.utcoffset() == timedelta(hours=-6)
 
 
-def test_duplicate_trackers_merge_and_events_deduplicate():
+def test_duplicate_trackers_merge_and_events_deduplicate() -> None:
     older = json.loads(
         tracker_json(
             details=[detail("in_transit", "arrived_at_facility", "NJ", when="2024-03-10T15:00:00Z")]
@@ -484,7 +487,7 @@ def world() -> list[TrackingResult]:
     return results
 
 
-def test_sandbox_round_trip_covers_every_expressible_status_and_reason():
+def test_sandbox_round_trip_covers_every_expressible_status_and_reason() -> None:
     found = world()
     assert {r.status for r in found} == set(Status) - {Status.ATTEMPT_FAIL}
     status, body = SANDBOX.respond(found, ["NOPE1"])
@@ -509,7 +512,7 @@ def test_sandbox_round_trip_covers_every_expressible_status_and_reason():
             assert got.problems == ()
 
 
-def test_sandbox_match_recognises_only_our_requests():
+def test_sandbox_match_recognises_only_our_requests() -> None:
     query = {"tracking_codes[]": ["A1", "B2"], "page_size": ["100"]}
     assert SANDBOX.match("GET", "/v2/trackers", query, b"") == ["A1", "B2"]
     assert SANDBOX.match("GET", "/v2/trackers", {**query, "before_id": ["trk_1"]}, b"") == []
@@ -522,6 +525,9 @@ def test_sandbox_match_recognises_only_our_requests():
 # -- client against a loopback server -----------------------------------------------------
 
 
+Server = tuple[str, "Recorder"]
+
+
 class Recorder:
     def __init__(self) -> None:
         self.requests: list[tuple[str, str, dict[str, list[str]], str | None]] = []
@@ -529,7 +535,7 @@ class Recorder:
 
 
 @pytest.fixture
-def server() -> Iterator[tuple[str, Recorder]]:
+def server() -> Iterator[Server]:
     recorder = Recorder()
 
     class Handler(BaseHTTPRequestHandler):
@@ -595,10 +601,12 @@ def settings(base_url: str) -> ClientSettings:
     )
 
 
-def test_client_batches_codes_with_basic_auth(server):
+def test_client_batches_codes_with_basic_auth(server: Server) -> None:
     base_url, recorder = server
     numbers = [f"9400{i:04d}" for i in range(BATCH_SIZE * 2 + 7)] + ["UNKNOWN1", "94000000"]
-    bodies = CARRIER.make_client(settings(base_url)).track(numbers)
+    make_client = CARRIER.make_client
+    assert make_client is not None
+    bodies = make_client(settings(base_url)).track(numbers)
     assert len(bodies) == 3
     sizes = [len(q["tracking_codes[]"]) for _, _, q, _ in recorder.requests]
     assert sizes == [BATCH_SIZE, BATCH_SIZE, 8]  # duplicates sent once
@@ -611,7 +619,7 @@ def test_client_batches_codes_with_basic_auth(server):
     assert all(r.status is Status.IN_TRANSIT for r in results)
 
 
-def test_client_follows_has_more_with_before_id(server):
+def test_client_follows_has_more_with_before_id(server: Server) -> None:
     base_url, recorder = server
     recorder.paginate_first = True
     bodies = EasyPostClient(settings(base_url)).track(["A1", "B2", "C3"])
@@ -635,13 +643,13 @@ def signed(body: bytes = BODY, secret: str = SECRET) -> dict[str, str]:
     return {"X-Hmac-Signature": signature(body, secret)}
 
 
-def test_webhook_valid_signature_accepted():
+def test_webhook_valid_signature_accepted() -> None:
     verify(BODY, signed(), SECRET, now=SENT + timedelta(seconds=5), max_age=AGE)
     lower = {k.lower(): v for k, v in signed().items()}  # header names are case-insensitive
     verify(BODY, lower, SECRET, now=SENT + timedelta(seconds=5), max_age=AGE)
 
 
-def test_webhook_signature_uses_nfkd_secret():
+def test_webhook_signature_uses_nfkd_secret() -> None:
     assert signature(BODY, SECRET) == signature(BODY, "sécret-file")
     assert signature(BODY, SECRET).startswith("hmac-sha256-hex=")
 
@@ -659,13 +667,13 @@ def test_webhook_signature_uses_nfkd_secret():
     ],
     ids=["tampered", "wrong-secret", "missing", "blank", "garbage", "not-json", "no-time"],
 )
-def test_webhook_rejections(body, headers, reason):
+def test_webhook_rejections(body: bytes, headers: dict[str, str], reason: RejectReason) -> None:
     with pytest.raises(WebhookRejected) as caught:
         verify(body, headers, SECRET, now=SENT + timedelta(seconds=5), max_age=AGE)
     assert caught.value.reason == reason
 
 
-def test_webhook_freshness_window():
+def test_webhook_freshness_window() -> None:
     verify(BODY, signed(), SECRET, now=SENT + AGE, max_age=AGE)  # exactly max_age: still fresh
     with pytest.raises(WebhookRejected) as stale:
         verify(BODY, signed(), SECRET, now=SENT + AGE + timedelta(seconds=1), max_age=AGE)
@@ -676,7 +684,7 @@ def test_webhook_freshness_window():
     assert future.value.reason == RejectReason.STALE
 
 
-def test_webhook_freshness_uses_the_later_of_created_and_updated():
+def test_webhook_freshness_uses_the_later_of_created_and_updated() -> None:
     event = {
         "object": "Event",
         "created_at": "2024-08-02T19:00:00Z",
@@ -686,6 +694,6 @@ def test_webhook_freshness_uses_the_later_of_created_and_updated():
     verify(body, signed(body), SECRET, now=datetime(2024, 8, 2, 19, 24, tzinfo=UTC), max_age=AGE)
 
 
-def test_webhook_refuses_an_empty_secret():
+def test_webhook_refuses_an_empty_secret() -> None:
     with pytest.raises(ValueError, match="no webhook secret"):
         verify(BODY, signed(secret=""), "", now=SENT, max_age=AGE)
