@@ -73,6 +73,8 @@ class AfterShipSandbox:
     """SandboxCodec for AfterShip (see the module doc)."""
 
     token_path: str | None = None
+    # An aggregator: the sandbox looks numbers up across every carrier of the world.
+    aggregator = True
 
     def match(
         self, method: str, path: str, query: Mapping[str, list[str]], body: bytes

@@ -624,3 +624,40 @@ def test_webhook_needs_aware_now_and_a_secret() -> None:
         verify(BODY, signed(), SECRET, now=SENT.replace(tzinfo=None), max_age=AGE)
     with pytest.raises(ValueError, match="no webhook secret"):
         verify(BODY, signed(secret=""), "", now=SENT, max_age=AGE)
+
+
+# -- the generic carrier sandbox server speaking AfterShip --------------------------------
+
+SCANS = """carrier,tracking_number,service,occurred_at,status,reason,description,city,region,postal_code,country
+dhl,JD014600001,Express,2024-06-03T08:00:00+02:00,in_transit,,Processed,LEIPZIG,,04435,DE
+dhl,JD014600001,Express,2024-06-04T11:00:00-04:00,attempt_fail,recipient_unavailable,No one home,NEWARK,NJ,07101,US
+usps,9400SB0002,Priority,2024-06-01T09:00:00-05:00,in_transit,,Accepted,DALLAS,TX,75201,US
+usps,9400SB0002,Priority,2024-06-02T15:20:00-05:00,delivered,,Delivered,DALLAS,TX,75201,US
+"""
+ETAS = """carrier,tracking_number,stated_at,earliest,latest
+dhl,JD014600001,2024-06-03T08:00:00+02:00,2024-06-05,2024-06-06
+"""
+
+
+def test_sandbox_server_round_trip(tmp_path: Path) -> None:
+    from carriers.sandbox.server import SandboxServer
+
+    (tmp_path / "scans.csv").write_text(SCANS)
+    (tmp_path / "etas.csv").write_text(ETAS)
+    with SandboxServer(tmp_path) as sandbox:
+        bodies = AfterShipClient(settings(sandbox.base_url)).track(
+            ["JD014600001", "9400SB0002", "NOPE"]
+        )
+        world = sandbox.world
+    results = {r.tracking_number: r for b in bodies for r in parse(b)}
+    assert sorted(results) == ["9400SB0002", "JD014600001"]
+    for number, got in results.items():
+        want = world.tracking(None, number)
+        assert want is not None
+        assert (got.carrier, got.status, got.reason) == (want.carrier, want.status, want.reason)
+        assert got.estimated_delivery == want.estimated_delivery
+        assert got.delivered_at == want.delivered_at
+        assert [e.occurred_at.isoformat() for e in got.events] == [
+            e.occurred_at.isoformat() for e in want.events
+        ]
+    assert results["JD014600001"].reason is Reason.RECIPIENT_UNAVAILABLE

@@ -697,3 +697,41 @@ def test_webhook_freshness_uses_the_later_of_created_and_updated() -> None:
 def test_webhook_refuses_an_empty_secret() -> None:
     with pytest.raises(ValueError, match="no webhook secret"):
         verify(BODY, signed(secret=""), "", now=SENT, max_age=AGE)
+
+
+# -- the generic carrier sandbox server speaking EasyPost ---------------------------------
+
+SCANS = """carrier,tracking_number,service,occurred_at,status,reason,description,city,region,postal_code,country
+ups,1ZSBX0001,Ground,2024-06-03T08:00:00-04:00,info_received,,Label created,ATLANTA,GA,30301,US
+ups,1ZSBX0001,Ground,2024-06-04T21:10:00-05:00,in_transit,,Departed,MEMPHIS,TN,38118,US
+ups,1ZSBX0001,Ground,2024-06-05T07:30:00-06:00,exception,weather,Weather delay,DENVER,CO,80202,US
+fedex,FDXSB0002,FEDEX_GROUND,2024-06-01T09:00:00-07:00,in_transit,,Picked up,FRESNO,CA,93650,US
+fedex,FDXSB0002,FEDEX_GROUND,2024-06-02T14:45:00-07:00,delivered,,Delivered,FRESNO,CA,93650,US
+"""
+ETAS = """carrier,tracking_number,stated_at,earliest,latest
+ups,1ZSBX0001,2024-06-03T08:00:00-04:00,2024-06-07,2024-06-07
+"""
+
+
+def test_sandbox_server_round_trip(tmp_path: Path) -> None:
+    from carriers.sandbox.server import SandboxServer
+
+    (tmp_path / "scans.csv").write_text(SCANS)
+    (tmp_path / "etas.csv").write_text(ETAS)
+    with SandboxServer(tmp_path) as sandbox:
+        now = EasyPostClient(settings(sandbox.base_url))
+        bodies = now.track(["1ZSBX0001", "FDXSB0002", "NOPE"])
+        then = EasyPostClient(settings(sandbox.url_for(at("2024-06-04T12:00:00+00:00"))))
+        earlier = [r for body in then.track(["1ZSBX0001"]) for r in parse(body)]
+        world = sandbox.world
+    results = {r.tracking_number: r for body in bodies for r in parse(body)}
+    assert sorted(results) == ["1ZSBX0001", "FDXSB0002"]
+    for number, got in results.items():
+        want = world.tracking(None, number)
+        assert want is not None
+        assert (got.carrier, got.status, got.reason) == (want.carrier, want.status, want.reason)
+        assert got.estimated_delivery == want.estimated_delivery
+        assert got.delivered_at == want.delivered_at
+        assert [e.occurred_at for e in got.events] == [e.occurred_at for e in want.events]
+    assert results["1ZSBX0001"].reason is Reason.WEATHER
+    assert [(r.status, len(r.events)) for r in earlier] == [(Status.INFO_RECEIVED, 1)]
