@@ -5,9 +5,12 @@ https://www.aftership.com/docs/tracking/webhook/webhook-signature): header
 ``aftership-hmac-sha256`` holds the base64-encoded HMAC-SHA256 of the raw request body,
 keyed with the account's webhook secret (UTF-8). It is compared in constant time.
 
-Freshness: the signed body's ``ts``, "the UTC unix timestamp that the event occurred"
-(AfterShip "Webhook Specifications"), must lie within ``max_age`` before ``now`` and no
-more than ``clock_skew`` after it.
+Freshness: the signed body's ``ts``, the "UTC unix timestamp that the event occurred"
+(AfterShip "Webhook Specifications",
+https://www.aftership.com/docs/tracking/2025-01/webhook/webhook-specifications), must lie
+within ``max_age`` before ``now`` and no more than ``clock_skew`` after it. A delivery
+AfterShip retries later than ``max_age`` is therefore refused too; polling the tracking
+API fills that gap.
 """
 
 from __future__ import annotations
