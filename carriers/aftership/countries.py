@@ -2,7 +2,8 @@
 
 The mapping comes from CLDR's territory code mappings as shipped with Babel (a project
 dependency), so no table is kept here. CLDR also lists six withdrawn alpha-3 codes that
-point at a current country; they are read, but never written.
+point at a current country (read, never written) and maps ISO's private-use codes such as
+XXX and ZZZ (ignored: they name no country).
 """
 
 from __future__ import annotations
@@ -14,6 +15,11 @@ from functools import lru_cache
 _WITHDRAWN = frozenset({"BUR", "ZAR", "DDR", "FXX", "TMP", "YMD"})
 
 
+def _user_assigned(alpha_2: str) -> bool:
+    """ISO 3166 codes left for private use (AA, QM-QZ, XA-XZ, ZZ): no country."""
+    return alpha_2 in ("AA", "ZZ") or alpha_2[0] == "X" or "QM" <= alpha_2 <= "QZ"
+
+
 @lru_cache(maxsize=1)
 def _alpha3_to_alpha2() -> dict[str, str]:
     from babel.core import get_global
@@ -22,7 +28,11 @@ def _alpha3_to_alpha2() -> dict[str, str]:
     return {
         code: targets[0]
         for code, targets in aliases.items()
-        if len(code) == 3 and code.isalpha() and len(targets) == 1 and len(targets[0]) == 2
+        if len(code) == 3
+        and code.isalpha()
+        and len(targets) == 1
+        and len(targets[0]) == 2
+        and not _user_assigned(targets[0])
     }
 
 
