@@ -1,0 +1,634 @@
+"""Tests for notify.render: golden messages, locale formatting, strictness, hostile input.
+
+Regenerate the golden files after an intended change of templates or wording with
+``.venv/bin/python -m tests.test_render --regen`` and review the diff before committing.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from carriers.taxonomy import Reason
+from notify.render import (
+    NAME_LIMIT,
+    RenderError,
+    clean_text,
+    render,
+    render_preview,
+    sms_encoding,
+    sms_segments,
+)
+
+GOLDEN_DIR = Path(__file__).parent / "fixtures" / "golden_messages"
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+HOSTILE_NAME = (
+    "<img src=x onerror=alert(1)>{{7*7}}\u202eevil\u202c\u2066x\u2069\r\nBcc: a@b.c 😀"
+    + "A" * 10_000
+)
+
+
+def base_facts() -> dict[str, Any]:
+    """A one-order weather delay with a two-day window (the reference case)."""
+    return {
+        "notice_id": "n_ab12cd34",
+        "kind": "delay",
+        "locale": "en-US",
+        "timezone": "America/Chicago",
+        "brand": "Oasis Demo Shop",
+        "customer": {"first_name": "Ana", "email": "ana@example.com", "phone": "+13125550123"},
+        "orders": [
+            {
+                "order_id": "O000123",
+                "tracking_url": "https://shop.example.com/orders/O000123/tracking",
+                "promised_by": "2026-11-20",
+                "items": [
+                    {"title": "Wool socks", "quantity": 2},
+                    {"title": "Merino scarf", "quantity": 1},
+                ],
+                "shipments": [
+                    {
+                        "carrier": "fedex",
+                        "carrier_title": "FedEx",
+                        "tracking_number": "123456789012",
+                    }
+                ],
+            }
+        ],
+        "eta": {
+            "earliest": "2026-11-24",
+            "latest": "2026-11-25",
+            "most_likely": "2026-11-24",
+            "confidence": 0.9,
+        },
+        "next_update_by": None,
+        "cause": "weather",
+        "next_steps": ["nothing_to_do", "we_will_update"],
+        "contact": "support@example.com, +1 555 0100, Mon-Fri 08:00-20:00",
+    }
+
+
+def _single_day(facts: dict[str, Any], day: str, confidence: float = 0.8) -> dict[str, Any]:
+    facts["eta"] = {"earliest": day, "latest": day, "most_likely": day, "confidence": confidence}
+    return facts
+
+
+def _unknown_eta(
+    facts: dict[str, Any], update: str = "2026-11-23T12:00:00-06:00"
+) -> dict[str, Any]:
+    facts["eta"] = None
+    facts["next_update_by"] = update
+    return facts
+
+
+def _cause(cause: str, steps: list[str], day: str | None = None) -> dict[str, Any]:
+    facts = base_facts()
+    facts["cause"] = cause
+    facts["next_steps"] = steps
+    return _single_day(facts, day) if day else facts
+
+
+def _split_shipment() -> dict[str, Any]:
+    """Order of three lines in two parcels; only the UPS parcel with the lamp is late."""
+    facts = _cause("transport_delay", ["nothing_to_do"], "2026-11-23")
+    order = facts["orders"][0]
+    order["items"] = [{"title": "Desk lamp", "quantity": 1}]
+    order["shipments"] = [
+        {"carrier": "ups", "carrier_title": "UPS", "tracking_number": "1Z999AA10123456784"}
+    ]
+    return facts
+
+
+def _two_orders() -> dict[str, Any]:
+    facts = _cause("carrier_volume", ["nothing_to_do", "we_will_update"])
+    facts["orders"].append(
+        {
+            "order_id": "O000456",
+            "tracking_url": "https://shop.example.com/orders/O000456/tracking",
+            "promised_by": "2026-11-21",
+            "items": [{"title": "Rain jacket", "quantity": 1}],
+            "shipments": [
+                {
+                    "carrier": "usps",
+                    "carrier_title": "USPS",
+                    "tracking_number": "9400111899223197428490",
+                },
+                {
+                    "carrier": "usps",
+                    "carrier_title": "USPS",
+                    "tracking_number": "9400111899223197428506",
+                },
+            ],
+        }
+    )
+    return facts
+
+
+def _german() -> dict[str, Any]:
+    facts = _cause("customs", ["customs_documents", "we_will_update"])
+    facts.update(
+        locale="de-DE", timezone="Europe/Berlin", contact="hilfe@example.de, +49 30 1234567"
+    )
+    facts["customer"]["first_name"] = "Jürgen"
+    facts["orders"][0]["items"] = [{"title": "Wollsocken", "quantity": 3}]
+    return facts
+
+
+def _german_unknown_eta() -> dict[str, Any]:
+    facts = _german()
+    facts["cause"] = "no_scan"
+    facts["next_steps"] = ["person_will_contact", "we_will_update"]
+    return _unknown_eta(facts, "2026-11-23T18:00:00+01:00")
+
+
+def _spanish() -> dict[str, Any]:
+    facts = _cause("holiday", ["nothing_to_do"], "2026-11-24")
+    facts.update(locale="es-MX", timezone="America/Mexico_City")
+    facts["customer"]["first_name"] = "Lucía"
+    facts["orders"][0]["items"] = [{"title": "Calcetines de lana", "quantity": 1}]
+    return facts
+
+
+def _british() -> dict[str, Any]:
+    facts = _cause("missort", ["nothing_to_do"], "2026-11-24")
+    facts.update(locale="en-GB", timezone="Europe/London")
+    return facts
+
+
+def _hostile() -> dict[str, Any]:
+    facts = base_facts()
+    facts["customer"]["first_name"] = HOSTILE_NAME
+    facts["orders"][0]["items"] = [
+        {"title": "<script>alert('x')</script> Socks {% if 1 %}", "quantity": 1},
+        {"title": "שמיכה \u202bעבה\u202c 🧦🧦", "quantity": 2},
+    ]
+    return facts
+
+
+CASES: dict[str, Any] = {
+    "weather_window": base_facts,
+    "customs_single_day": lambda: _cause("customs", ["customs_documents"], "2026-11-26"),
+    "address_issue": lambda: _cause("address_issue", ["confirm_address"], "2026-11-25"),
+    "recipient_unavailable": lambda: _cause(
+        "recipient_unavailable", ["redelivery_scheduled", "pickup_available"], "2026-11-23"
+    ),
+    "carrier_volume_two_orders": _two_orders,
+    "transport_delay_split_shipment": _split_shipment,
+    "damaged": lambda: _cause(
+        "damaged", ["replacement_or_refund", "person_will_contact"], "2026-11-27"
+    ),
+    "lost_unknown_eta": lambda: _unknown_eta(
+        _cause("lost", ["person_will_contact", "replacement_or_refund"])
+    ),
+    "no_scan_unknown_eta": lambda: _unknown_eta(_cause("no_scan", ["we_will_update"])),
+    "german_customs": _german,
+    "german_unknown_eta": _german_unknown_eta,
+    "spanish_holiday": _spanish,
+    "british_missort": _british,
+    "hostile_name": _hostile,
+}
+
+
+def golden_files(case: str) -> dict[str, str]:
+    """Every golden file of one case: file name -> rendered content."""
+    facts = CASES[case]()
+    email, sms = render(facts, "email"), render(facts, "sms")
+    assert email.subject is not None and email.html is not None
+    return {
+        f"{case}.email.subject.txt": email.subject + "\n",
+        f"{case}.email.html": email.html,
+        f"{case}.email.txt": email.text,
+        f"{case}.sms.txt": sms.text + "\n",
+    }
+
+
+def regenerate() -> list[Path]:
+    GOLDEN_DIR.mkdir(parents=True, exist_ok=True)
+    written = []
+    for case in CASES:
+        for name, content in golden_files(case).items():
+            path = GOLDEN_DIR / name
+            path.write_text(content, encoding="utf-8")
+            written.append(path)
+    return written
+
+
+# --------------------------------------------------------------------------- golden
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_golden_messages(case: str) -> None:
+    for name, content in golden_files(case).items():
+        path = GOLDEN_DIR / name
+        assert path.exists(), f"missing {path}; run python -m tests.test_render --regen"
+        assert content == path.read_text(encoding="utf-8"), f"{name} differs from golden"
+
+
+def test_every_golden_file_belongs_to_a_case() -> None:
+    expected = {name for case in CASES for name in golden_files(case)}
+    assert {p.name for p in GOLDEN_DIR.iterdir()} == expected
+
+
+# --------------------------------------------------------------------------- content
+
+
+def test_reference_email_names_everything_the_customer_needs() -> None:
+    message = render(base_facts(), "email")
+    assert message.subject == (
+        "Order O000123 is running late: now arriving between Tue, Nov 24 and Wed, Nov 25"
+    )
+    text = message.text
+    for needed in (
+        "O000123",
+        "2 × Wool socks",
+        "1 × Merino scarf",
+        "Promised by Friday, November 20",
+        "Between Tuesday, November 24 and Wednesday, November 25",
+        "Most likely Tuesday, November 24.",
+        "We are 90% confident",
+        "Severe weather has stopped",
+        "You don't need to do anything.",
+        "https://shop.example.com/orders/O000123/tracking",
+        "support@example.com, +1 555 0100",
+        "FedEx, tracking number 123456789012",
+    ):
+        assert needed in text, needed
+    assert "(s)" not in text and "3 items from your order O000123 are running late." in text
+    assert message.channel == "email" and message.sms_segments == 0 and message.encoding is None
+
+
+def test_plural_rules_follow_cldr() -> None:
+    one = _split_shipment()
+    assert "1 item from your order O000123 is running late." in render(one, "email").text
+    two = _two_orders()
+    text = render(two, "email").text
+    assert "4 items from your orders O000123 and O000456 are running late." in text
+    assert str(render(two, "email").subject).startswith("Orders O000123 and O000456 are running")
+    german = _german()
+    german["orders"][0]["items"] = [{"title": "Wollsocken", "quantity": 1}]
+    assert "1 Artikel aus Ihrer Bestellung O000123 verspätet sich." in render(german, "email").text
+
+
+def test_single_day_and_locale_date_styles() -> None:
+    us = render(_cause("customs", ["nothing_to_do"], "2026-11-24"), "email")
+    assert us.subject == "Order O000123 is running late: now arriving Tue, Nov 24"
+    assert "\nTuesday, November 24\n" in us.text and "confident it arrives that day" in us.text
+    assert "Between" not in us.text
+    gb = render(_british(), "email")
+    assert gb.subject == "Order O000123 is running late: now arriving Tue 24 Nov"
+    assert "Tuesday, 24 November" in gb.text and "Promised by Friday, 20 November" in gb.text
+    de = render(_german(), "email")
+    assert "Zwischen Dienstag, 24. November und Mittwoch, 25. November" in de.text
+    assert de.subject == (
+        "Bestellung O000123 verspätet sich: neue Lieferung zwischen Di., 24. Nov. und Mi., 25. Nov."
+    )
+
+
+def test_unknown_eta_says_when_the_next_update_comes_in_the_customers_zone() -> None:
+    message = render(_unknown_eta(_cause("no_scan", ["we_will_update"])), "email")
+    # the subject is one plain line: the narrow no-break space CLDR puts before PM is a space
+    assert message.subject == "Order O000123 is delayed: next update by Mon, Nov 23, 12:00 PM"
+    assert "We will send you an update by Monday, November 23, 12:00\u202fPM." in message.text
+    german = render(_german_unknown_eta(), "email")  # 18:00+01:00 shown in Berlin
+    assert "Wir melden uns spätestens Montag, 23. November, 18:00 wieder." in german.text
+    chicago = _german_unknown_eta()
+    chicago["timezone"] = "America/Chicago"
+    assert "Montag, 23. November, 11:00" in render(chicago, "email").text
+
+
+def test_two_orders_each_listed_with_their_own_promise_and_items() -> None:
+    text = render(_two_orders(), "email").text
+    first, second = text.index("Order O000123\n"), text.index("Order O000456\n")
+    assert first < text.index("Promised by Friday, November 20") < second
+    assert second < text.index("Promised by Saturday, November 21")
+    assert second < text.index("1 × Rain jacket")
+    assert text.count("USPS, tracking number") == 2
+    sms = render(_two_orders(), "sms")
+    assert "O000123 and O000456" in sms.text and "orders/O000456/tracking" in sms.text
+
+
+def test_every_reason_and_next_step_has_wording_in_every_language() -> None:
+    steps = [
+        "nothing_to_do",
+        "we_will_update",
+        "confirm_address",
+        "pickup_available",
+        "redelivery_scheduled",
+        "customs_documents",
+        "replacement_or_refund",
+        "person_will_contact",
+    ]
+    for locale in ("en-US", "de-DE", "es-ES"):
+        for reason in Reason:
+            facts = _cause(reason.value, steps)
+            facts["locale"] = locale
+            assert render(facts, "email").text and render(facts, "sms").text
+
+
+def test_render_preview_follows_the_customers_contacts() -> None:
+    facts = base_facts()
+    assert set(render_preview(facts)) == {"email", "sms"}
+    facts["customer"]["phone"] = None
+    assert set(render_preview(facts)) == {"email"}
+    facts["customer"]["email"] = None
+    assert render_preview(facts) == {}
+
+
+# --------------------------------------------------------------------------- strictness
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ("kind",),
+        ("locale",),
+        ("timezone",),
+        ("brand",),
+        ("customer", "first_name"),
+        ("customer", "email"),
+        ("orders", 0, "order_id"),
+        ("orders", 0, "tracking_url"),
+        ("orders", 0, "promised_by"),
+        ("orders", 0, "items", 0, "quantity"),
+        ("orders", 0, "shipments", 0, "tracking_number"),
+        ("eta", "most_likely"),
+        ("next_update_by",),
+        ("cause",),
+        ("next_steps",),
+        ("contact",),
+    ],
+)
+def test_a_missing_key_is_an_error_naming_it(path: tuple[Any, ...]) -> None:
+    facts = base_facts()
+    target = facts
+    for key in path[:-1]:
+        target = target[key]
+    del target[path[-1]]
+    with pytest.raises(RenderError, match=re.escape(repr(path[-1]))):
+        render(facts, "email")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda f: f.update(next_update_by="2026-11-23T12:00:00-06:00"),  # both ETA and update
+        lambda f: f.update(eta=None),  # neither
+        lambda f: f.update(next_update_by="2026-11-23T12:00:00", eta=None),  # no offset
+        lambda f: f.update(cause="sunspots"),
+        lambda f: f.update(next_steps=["call_us_maybe"]),
+        lambda f: f.update(next_steps=[]),
+        lambda f: f.update(locale="fr-FR"),  # no French wording
+        lambda f: f.update(locale="xx-??"),
+        lambda f: f.update(timezone="Mars/Olympus"),
+        lambda f: f.update(kind="resolved"),  # no templates for that kind yet
+        lambda f: f["orders"][0].update(tracking_url="javascript:alert(1)"),
+        lambda f: f["orders"][0].update(order_id="O1\r\nBcc: x"),
+        lambda f: f["orders"][0].update(promised_by="next week"),
+        lambda f: f["orders"][0].update(items=[]),
+        lambda f: f["orders"][0]["items"][0].update(quantity=0),
+        lambda f: f["eta"].update(most_likely="2026-11-30"),
+        lambda f: f["eta"].update(confidence=1.5),
+        lambda f: f["eta"].update(confidence="high"),
+    ],
+)
+def test_unusable_facts_are_refused(change: Any) -> None:
+    facts = base_facts()
+    change(facts)
+    with pytest.raises(RenderError):
+        render(facts, "email")
+
+
+def test_unknown_channel_is_refused() -> None:
+    with pytest.raises(RenderError, match="push"):
+        render(base_facts(), "push")
+
+
+def _template_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, target)
+    return target
+
+
+def test_templates_are_sandboxed_and_strict(tmp_path: Path) -> None:
+    templates = _template_copy(tmp_path)
+    subject = templates / "email" / "delay.subject.txt"
+    subject.write_text("{{ subject.__class__.__mro__[1].__subclasses__() }}\n", encoding="utf-8")
+    with pytest.raises(RenderError, match=r"unsafe|access"):
+        render(base_facts(), "email", templates_dir=templates)
+    subject.write_text("{{ customer_first_name }}\n", encoding="utf-8")
+    with pytest.raises(RenderError, match="customer_first_name"):
+        render(base_facts(), "email", templates_dir=templates)
+
+
+def test_template_version_tracks_templates_and_wording(tmp_path: Path) -> None:
+    templates = _template_copy(tmp_path)
+    email = render(base_facts(), "email", templates_dir=templates).template_version
+    assert re.fullmatch(r"[0-9a-f]{64}", email)
+    assert render(base_facts(), "email", templates_dir=templates).template_version == email
+    sms = render(base_facts(), "sms", templates_dir=templates).template_version
+    assert sms != email
+    order_partial = templates / "email" / "_order.txt"  # a partial counts too
+    order_partial.write_text(order_partial.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    changed = render(base_facts(), "email", templates_dir=templates).template_version
+    assert changed != email
+    assert render(base_facts(), "sms", templates_dir=templates).template_version == sms
+    wording = templates / "wording" / "en.json"
+    wording.write_text(wording.read_text(encoding="utf-8").replace("Hello", "Hi"), encoding="utf-8")
+    assert render(base_facts(), "sms", templates_dir=templates).template_version != sms
+
+
+# --------------------------------------------------------------------------- hostile input
+
+
+def test_hostile_name_is_escaped_in_html_and_literal_in_text() -> None:
+    email = render(_hostile(), "email")
+    assert email.html is not None and email.subject is not None
+    assert "<img" not in email.html and "<script" not in email.html
+    assert "&lt;img src=x onerror=alert(1)&gt;{{7*7}}" in email.html
+    assert "&lt;script&gt;alert('x')&lt;/script&gt; Socks {% if 1 %}" in email.html
+    assert "Hello <img src=x onerror=alert(1)>{{7*7}}evil…," in email.text
+    assert "<script>alert('x')</script> Socks {% if 1 %}" in email.text
+    assert "49" not in email.text
+    for content in (email.subject, email.html, email.text):
+        assert not re.search("[\u202a-\u202e\u2066-\u2069]", content)
+    assert "\r" not in email.subject and "\n" not in email.subject
+    greeting = next(line for line in email.text.splitlines() if line.startswith("Hello"))
+    assert len(greeting) == len("Hello ,") + NAME_LIMIT
+    assert "<bdi>שמיכה עבה 🧦🧦</bdi>" in email.html  # RTL title isolated, not reordered
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("<img src=x onerror=alert(1)>", "<img src=x onerror=alert(1)>"),
+        ("{{7*7}}", "{{7*7}}"),
+        ("{% for x in range(9) %}x{% endfor %}", "{% for x in range(9) %}x{% endfor %}"),
+        ("\u202eAna\u202c \u2066Bo\u2069", "Ana Bo"),
+        ("Ana\r\nBcc: evil@example.com", "Ana Bcc: evil@example.com"),
+        ("A" * 10_000, "A" * (NAME_LIMIT - 1) + "…"),
+        ("Zoë 😀 👨\u200d👩\u200d👧", "Zoë 😀 👨\u200d👩\u200d👧"),
+        ("محمد", "محمد"),
+        ("Ana\x00\x07\x1b", "Ana"),
+    ],
+)
+def test_hostile_names_render_safely(name: str, shown: str) -> None:
+    facts = base_facts()
+    facts["customer"]["first_name"] = name
+    email, sms = render(facts, "email"), render(facts, "sms")
+    assert email.html is not None and email.subject is not None
+    assert f"Hello {shown}," in email.text  # literal in text, never evaluated
+    assert "49" not in email.text and "xxxxxxxxx" not in email.text
+    if "<" in name:
+        assert "<img" not in email.html and "&lt;img src=x onerror=alert(1)&gt;" in email.html
+    for content in (email.subject, email.html, email.text, sms.text):
+        assert not re.search("[\u202a-\u202e\u2066-\u2069\x00-\x09\x0b-\x1f]", content)
+    assert "\r" not in email.subject and "\n" not in email.subject and "\n" not in sms.text
+    assert (sms.sms_segments, sms.encoding) == sms_segments(sms.text)
+    assert sms.sms_segments <= 2 and "O000123" in sms.text
+
+
+def test_clean_text_rules() -> None:
+    assert clean_text("a\u202eb\u2067c\u2069d", 40) == "abcd"
+    assert clean_text("line1\r\nline2\tx\x00y\x1b", 40) == "line1 line2 xy"
+    assert clean_text("x" * 50, 10) == "x" * 9 + "…"
+    family = "👨\u200d👩\u200d👧"
+    assert clean_text("ab" + family * 5, 4) == "ab👨…"  # never ends in a dangling joiner
+    cleaned = clean_text(HOSTILE_NAME, NAME_LIMIT)
+    assert clean_text(cleaned, NAME_LIMIT) == cleaned  # idempotent (the gate relies on it)
+
+
+def test_hostile_sms_fits_and_counts_true() -> None:
+    sms = render(_hostile(), "sms")
+    segments, encoding = sms_segments(sms.text)
+    assert (sms.sms_segments, sms.encoding) == (segments, encoding)
+    assert sms.sms_segments <= 2 and "O000123" in sms.text and "Nov 24" in sms.text
+    assert "\r" not in sms.text and "\n" not in sms.text and "49" not in sms.text
+
+
+def test_emoji_keeps_sms_in_ucs2_and_segments_are_counted_exactly() -> None:
+    facts = _unknown_eta(base_facts())
+    facts["brand"] = "Oasis 🌴"  # part of every level: the message must stay UCS-2
+    sms = render(facts, "sms")
+    assert sms.encoding == "UCS-2"
+    units = sum(2 if ord(c) > 0xFFFF else 1 for c in sms.text)
+    assert sms.sms_segments == sms_segments(sms.text)[0] >= -(-units // 67)
+    assert sms.sms_segments > 2  # returned with its true count: the gate refuses it
+    for kept in ("O000123", "Mon, Nov 23, 12:00 PM", "orders/O000123/tracking", "+1 555 0100"):
+        assert kept in sms.text  # never cut, even when it cannot fit two segments
+    assert "Was due" not in sms.text and "Hi Ana" not in sms.text  # the shortest level
+
+
+def _short_links(extra: int = 0) -> dict[str, Any]:
+    facts = base_facts()
+    facts["orders"][0]["items"] = [{"title": "Wool socks", "quantity": 2}]
+    facts["orders"][0]["tracking_url"] = "https://ex.co/t/1"
+    facts["contact"] = "help@ex.co" + (" " + "9" * extra if extra else "")
+    return facts
+
+
+def test_sms_keeps_everything_when_it_fits() -> None:
+    sms = render(_short_links(), "sms")
+    assert sms.text == (
+        "Oasis Demo Shop: Hi Ana. Order O000123 is running late. New date: Tue, Nov 24 - "
+        "Wed, Nov 25. Was due Fri, Nov 20. Late: 2x Wool socks. Why: Severe "
+        "weather has stopped the carrier's trucks or flights on the route to you. No action "
+        "needed. We'll update you. Track: https://ex.co/t/1 Help: help@ex.co"
+    )
+    assert (sms.sms_segments, sms.encoding) == (2, "GSM-7")
+
+
+def test_sms_shortening_drops_parts_in_a_fixed_order() -> None:
+    """Growing the contact forces each level in turn; a part only goes after the ones before."""
+    order = ["Late: ", "Severe weather has stopped", "Hi Ana.", "No action needed.", "Was due"]
+    seen_levels = set()
+    for extra in range(0, 148, 4):
+        facts = _short_links(extra)
+        sms = render(facts, "sms")
+        present = [part in sms.text for part in order]
+        assert present == sorted(present), (extra, present)  # False...False, True...True
+        seen_levels.add(sum(present))
+        for kept in ("O000123", "Tue, Nov 24 - Wed, Nov 25", "https://ex.co/t/1", facts["contact"]):
+            assert kept in sms.text
+        assert sms.sms_segments <= 2 or not any(present)
+    assert seen_levels == {0, 1, 2, 3, 4, 5}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a" * 160, (1, "GSM-7")),
+        ("a" * 161, (2, "GSM-7")),
+        ("a" * 306, (2, "GSM-7")),
+        ("a" * 307, (3, "GSM-7")),
+        ("{" * 80, (1, "GSM-7")),  # extension characters take two septets
+        ("{" * 81, (2, "GSM-7")),
+        ("a" * 152 + "€" + "a" * 152, (3, "GSM-7")),  # an escape pair is never split
+        ("a" * 151 + "€" + "a" * 153, (2, "GSM-7")),
+        ("äöüßÄÖÜéà" * 10, (1, "GSM-7")),
+        ("ç", (1, "UCS-2")),
+        (
+            "`",
+            (1, "UCS-2"),
+        ),  # the back-tick is the one printable ASCII character GSM-7 lacks  # lower-case c-cedilla is not in the basic table
+        ("a" * 70 + "ł", (2, "UCS-2")),
+        ("ł" * 70, (1, "UCS-2")),
+        ("😀" * 35, (1, "UCS-2")),  # 70 UTF-16 units
+        ("😀" * 36, (2, "UCS-2")),
+        ("a" * 66 + "😀" + "a" * 66, (3, "UCS-2")),  # a surrogate pair is never split
+        ("a" * 65 + "😀" + "a" * 67, (2, "UCS-2")),
+    ],
+)
+def test_sms_segment_counting(text: str, expected: tuple[int, str]) -> None:
+    assert sms_segments(text) == expected
+    assert sms_encoding(text) == expected[1]
+
+
+# --------------------------------------------------------------------------- HTML quality
+
+
+def _luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(foreground: str, background: str) -> float:
+    high, low = sorted((_luminance(foreground), _luminance(background)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_html_is_accessible_and_inlined() -> None:
+    html = render(base_facts(), "email").html
+    assert html is not None
+    assert '<html lang="en" dir="ltr">' in html
+    assert html.count("<h1") == 1 and html.count("<h2") == 5
+    assert "<table" not in html or 'role="presentation"' in html
+    assert all('alt="' in tag for tag in re.findall(r"<img\b[^>]*>", html))
+    assert '<p style="margin: 0 0 12px 0;">' in html  # CSS inlined
+    assert "@media (max-width: 480px)" in html  # the responsive rules stay in <style>
+    assert re.search(
+        r'<a class="button" href="https://shop\.example\.com/orders/O000123/tracking"', html
+    )
+    css = (TEMPLATES / "email" / "_styles.css").read_text(encoding="utf-8")
+    assert "#1f2937" in css and "#4b5563" in css and "#1d4ed8" in css
+    for foreground, background in (
+        ("#1f2937", "#ffffff"),  # body text on the card
+        ("#4b5563", "#ffffff"),  # muted text
+        ("#4b5563", "#f3f4f6"),  # footer on the page background
+        ("#ffffff", "#1d4ed8"),  # button
+        ("#1d4ed8", "#ffffff"),  # links
+    ):
+        assert _contrast(foreground, background) >= 4.5, (foreground, background)
+
+
+if __name__ == "__main__":
+    if "--regen" not in sys.argv[1:]:
+        sys.exit("usage: python -m tests.test_render --regen")
+    for written in regenerate():
+        print(written.relative_to(Path.cwd()) if written.is_relative_to(Path.cwd()) else written)
