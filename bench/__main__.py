@@ -1,0 +1,173 @@
+"""Pipeline benchmark: generate a world of N orders and time every stage separately.
+
+    python -m bench [--orders 100000] [--seed 7] [--database-url URL] [--ingest http|direct]
+
+Prints a table and writes ``bench/results/pipeline-<orders>.json`` (seconds, rows/s, peak
+resident memory per stage). ``--ingest direct`` encodes each carrier's answers with its
+sandbox codec in memory and times parsing + storing; ``http`` polls a local sandbox server
+with the real clients (slower, includes HTTP). Talks only to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from bench.measure import Step, measured
+
+RESULTS = Path(__file__).resolve().parent / "results"
+console = Console()
+
+
+def _dag_import_seconds() -> float:
+    code = (
+        "import time,importlib.util,sys;t=time.perf_counter();"
+        "s=importlib.util.spec_from_file_location('d','dags/delivery_notifications.py');"
+        "m=importlib.util.module_from_spec(s);s.loader.exec_module(m);"
+        "print(time.perf_counter()-t)"
+    )
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
+                         check=True)  # fmt: skip
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def _direct_payloads(world_dir: Path, as_of: datetime) -> Iterator[Any]:
+    """Every active parcel's tracking, encoded by its carrier's sandbox codec (FedEx: 30/body)."""
+    from carriers import registry
+    from carriers.sandbox import SandboxWorld
+    from notify.stages.ingest import Payload
+
+    world = SandboxWorld.load(world_dir)
+    for carrier in world.carriers:
+        spec = registry.get(carrier)
+        if spec.sandbox is None:
+            continue
+        size = 30 if carrier == "fedex" else 1
+        numbers = world.tracking_numbers(carrier)
+        for i in range(0, len(numbers), size):
+            found = [world.tracking(carrier, n, as_of) for n in numbers[i : i + size]]
+            results = [r for r in found if r is not None]
+            if results:
+                _status, body = spec.sandbox.respond(results, [])
+                yield Payload(body, "api", f"{carrier}:bench", carrier)
+
+
+def run(orders: int, seed: int, database_url: str | None, ingest_mode: str) -> list[Step]:
+    from sqlalchemy import func, select
+
+    from notify.config import load_settings
+    from notify.orders import load_order_files
+    from notify.pipeline import channels
+    from notify.runs import begin_run
+    from notify.simulate import generate_world
+    from notify.stages import compose, detect, eta, gating, ingest, messages, send, target
+    from notify.store import open_store, schema
+
+    work = Path(tempfile.mkdtemp(prefix="oasis-bench-"))
+    steps: list[Step] = []
+    with measured("simulate") as step:
+        summary = generate_world(work / "world", orders=orders, seed=seed)
+    step.rows = orders
+    steps.append(step)
+    as_of = summary.demo_as_of
+    url = database_url or f"sqlite:///{work / 'oasis.db'}"
+    engine = open_store(url)
+    settings = load_settings()
+    run_id = f"bench-{orders}"
+    run = begin_run(engine, run_id=run_id, as_of=as_of, mode="send", params={})
+
+    with measured("load orders") as step:
+        loaded = load_order_files(engine, work / "world" / "orders", run_id)
+    step.rows = sum(loaded.loaded.values())
+    steps.append(step)
+
+    with measured(f"ingest ({ingest_mode})") as step:
+        if ingest_mode == "http":
+            from carriers import registry
+            from carriers.sandbox import SandboxServer, SandboxWorld
+            from notify.config import carrier_client_settings
+
+            with SandboxServer(SandboxWorld.load(work / "world")) as server:
+                base = server.url_for(as_of)
+
+                def client_for(carrier: str) -> Any:
+                    make = registry.get(carrier).make_client
+                    assert make is not None
+                    return make(carrier_client_settings(carrier, base))
+
+                result = ingest.poll_carriers(engine, run_id=run_id, as_of=as_of,
+                                              carriers=["fedex", "ups", "usps", "dhl"],
+                                              client_for=client_for)  # fmt: skip
+        else:
+            items = _direct_payloads(work / "world", as_of)
+            result = ingest.ingest_payloads(engine, items, run_id=run_id, stated_at=as_of)
+    step.rows = result.new_events
+    step.detail = {"payloads": result.payloads, "results": result.results}
+    steps.append(step)
+
+    stage_calls = [
+        ("detect", lambda: detect.detect(engine, run_id=run_id, as_of=as_of),
+         lambda r: r.open_episodes),
+        ("eta", lambda: eta.predict(engine, run_id=run_id, as_of=as_of),
+         lambda r: r.predicted + r.unknown),
+        ("target", lambda: target.target(engine, run_id=run_id, as_of=as_of),
+         lambda r: r.candidates),
+        ("compose", lambda: compose.compose(engine, run_id=run_id, settings=settings),
+         lambda r: r.notices),
+        ("render", lambda: messages.stage_messages(engine, run_id=run_id),
+         lambda r: r.staged + r.render_errors),
+        ("gate", lambda: gating.gate(engine, run=run, settings=settings,
+                                     open_shipments=orders), lambda r: r.rows),
+        ("send (file channel)", lambda: send.send(engine, run=run, channels=channels(settings)),
+         lambda r: r.sent + r.already_sent),
+    ]  # fmt: skip
+    for name, call, rows in stage_calls:
+        with measured(name) as step:
+            result = call()
+        step.rows = rows(result)
+        step.detail = result.to_dict() if hasattr(result, "to_dict") else {}
+        steps.append(step)
+    with engine.connect() as conn:
+        events = conn.execute(select(func.count()).select_from(schema.tracking_events)).scalar()
+    steps[0].detail = {"scans_in_store": events, "world": str(work / "world")}
+    dag = Step("dag file import (s)", rows=1, seconds=_dag_import_seconds())
+    steps.append(dag)
+    return steps
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--orders", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--ingest", choices=["direct", "http"], default="direct")
+    args = parser.parse_args(argv)
+    steps = run(args.orders, args.seed, args.database_url, args.ingest)
+    table = Table(title=f"Oasis pipeline, {args.orders:,} orders")
+    for column in ("step", "rows", "seconds", "rows/s", "peak RSS MB"):
+        table.add_column(column, justify="left" if column == "step" else "right")
+    for s in steps:
+        table.add_row(s.name, f"{s.rows:,}", f"{s.seconds:.2f}", f"{s.rows_per_second:,.0f}",
+                      f"{s.peak_rss_mb:,.0f}")  # fmt: skip
+    console.print(table)
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"pipeline-{args.orders}.json"
+    out.write_text(json.dumps({"orders": args.orders, "seed": args.seed, "ingest": args.ingest,
+                               "steps": [s.to_dict() for s in steps]}, indent=2))  # fmt: skip
+    console.print(f"saved {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
