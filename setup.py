@@ -11,7 +11,10 @@ setup(
     python_requires=">=3.11",
     packages=find_packages(include=["carriers", "carriers.*", "notify", "notify.*"]),
     include_package_data=True,
-    package_data={"notify": ["migrations/*.py", "migrations/versions/*.py", "alembic.ini"]},
+    package_data={
+        "notify": ["migrations/*.py", "migrations/*.mako", "migrations/versions/*.py"],
+        "carriers": ["ups/ups_codes.csv"],
+    },
     install_requires=[
         "apache-airflow>=3.3,<3.4",
         "apache-airflow-providers-standard",
