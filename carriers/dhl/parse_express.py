@@ -130,8 +130,8 @@ def _awb(awb: ET.Element) -> TrackingResult:
     status = child(awb, "Status")
     action = text_at(status, "ActionStatus")
     info = child(awb, "ShipmentInfo")
-    if action.lower() == "success" and info is not None:
-        return _shipment(number, info)
+    if action.lower() == "success":  # without ShipmentInfo: known, no event yet (pending)
+        return _shipment(number, info if info is not None else ET.Element("ShipmentInfo"))
     condition = child(status, "Condition") if status is not None else None
     code, data = text_at(condition, "ConditionCode"), text_at(condition, "ConditionData")
     if not number:

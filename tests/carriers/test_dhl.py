@@ -463,6 +463,20 @@ def test_express_error_response_is_one_request_error() -> None:
     assert (problem.kind, problem.code) == (ProblemKind.REQUEST_ERROR, "111")
 
 
+def test_express_awb_without_shipment_info_is_pending() -> None:
+    payload = (
+        f"{EXPRESS_HEAD}<AWBInfo><AWBNumber>5550001111</AWBNumber><Status><ActionStatus>"
+        "success</ActionStatus></Status></AWBInfo></req:TrackingResponse>"
+    ).encode()
+    r = one(payload)
+    assert (r.tracking_number, r.status, r.events, r.problems) == (
+        "5550001111",
+        Status.PENDING,
+        (),
+        (),
+    )
+
+
 def test_express_service_area_places() -> None:
     assert place_from_text("SPRINGFIELD GARDENS,NY-USA") == Location(
         city="SPRINGFIELD GARDENS", region="NY", country="US"
