@@ -24,6 +24,7 @@ HOST = "127.0.0.1"
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out at once, no delayed-ACK stall
     server: _HTTPServer
 
     def log_message(self, format: str, *args: object) -> None:

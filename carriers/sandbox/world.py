@@ -52,6 +52,8 @@ SCAN_COLUMNS = (
 SCAN_TEXT = tuple(c for c in SCAN_COLUMNS if c not in ("tracking_number", "occurred_at"))
 ETA_COLUMNS = ("carrier", "tracking_number", "stated_at", "earliest", "latest")
 _LOCATION = ("city", "region", "postal_code", "country")
+_STATUS: dict[str, Status] = {s.value: s for s in Status}
+_REASON: dict[str, Reason | None] = {"": None, **{r.value: r for r in Reason}}
 
 
 def _join_numbers(parts: list[np.ndarray]) -> np.ndarray:
@@ -60,9 +62,9 @@ def _join_numbers(parts: list[np.ndarray]) -> np.ndarray:
 
 def _vocabulary(text: Text, path: Path, column: str, allow_empty: bool) -> None:
     """Reject values outside our taxonomy, naming the first bad one."""
-    known = {s.value for s in (Status if column == "status" else Reason)}
-    if allow_empty:
-        known.add("")
+    known = set(_STATUS if column == "status" else _REASON)
+    if not allow_empty:
+        known.discard("")
     bad = [v for v in text.values if v not in known]
     if bad:
         raise ValueError(
@@ -116,8 +118,8 @@ class _Scans:
             events.append(
                 TrackingEvent(
                     occurred_at=to_datetime(instants[i], offsets[i]),
-                    status=Status(text["status"][i]),
-                    reason=Reason(text["reason"][i]) if text["reason"][i] else None,
+                    status=_STATUS[text["status"][i]],
+                    reason=_REASON[text["reason"][i]],
                     code="",
                     description=text["description"][i],
                     location=Location(*place),
