@@ -62,6 +62,16 @@ COUNTRY_ZONES: dict[str, str] = {
     "NZ": "Pacific/Auckland", "ZA": "Africa/Johannesburg", "TW": "Asia/Taipei",
     "PH": "Asia/Manila", "TH": "Asia/Bangkok", "VN": "Asia/Ho_Chi_Minh",
     "MY": "Asia/Kuala_Lumpur", "TR": "Europe/Istanbul", "PR": "America/Puerto_Rico",
+    "JM": "America/Jamaica", "DO": "America/Santo_Domingo", "BS": "America/Nassau",
+    "BB": "America/Barbados", "TT": "America/Port_of_Spain", "CR": "America/Costa_Rica",
+    "PA": "America/Panama", "GT": "America/Guatemala", "CO": "America/Bogota",
+    "PE": "America/Lima", "AR": "America/Argentina/Buenos_Aires", "UY": "America/Montevideo",
+    "EG": "Africa/Cairo", "KE": "Africa/Nairobi", "NG": "Africa/Lagos",
+    "MA": "Africa/Casablanca", "SA": "Asia/Riyadh", "QA": "Asia/Qatar", "KW": "Asia/Kuwait",
+    "PK": "Asia/Karachi", "BD": "Asia/Dhaka", "LK": "Asia/Colombo", "IS": "Atlantic/Reykjavik",
+    "EE": "Europe/Tallinn", "LV": "Europe/Riga", "LT": "Europe/Vilnius",
+    "RO": "Europe/Bucharest", "BG": "Europe/Sofia", "HR": "Europe/Zagreb",
+    "SI": "Europe/Ljubljana", "RS": "Europe/Belgrade", "UA": "Europe/Kyiv",
 }
 
 
