@@ -3,7 +3,8 @@
 A :class:`CarrierSession` wraps one pooled ``requests.Session`` for one carrier and adds:
 
 * timeouts: ``settings.timeout_seconds`` for connect and for read;
-* retries on 429, 500, 502, 503, 504, timeouts and connection errors, at most
+* retries on 429, 500, 502, 503, 504, timeouts and connection errors (including a
+  connection dropped mid-body), at most
   ``settings.max_retries`` times, with exponential backoff and full jitter (base 0.5 s, cap
   30 s) that never waits less than the server asked for (``Retry-After`` in seconds or as an
   HTTP date, or ``X-RateLimit-Reset``); when they run out, :class:`CarrierUnavailable`;
@@ -31,6 +32,7 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.exceptions import ChunkedEncodingError
 
 from carriers.registry import ClientSettings
 
@@ -307,7 +309,7 @@ class CarrierSession:
             response = self._http.request(
                 method, url, headers=dict(headers), timeout=self._timeout, **kwargs
             )
-        except (requests.Timeout, requests.ConnectionError) as exc:
+        except (requests.Timeout, requests.ConnectionError, ChunkedEncodingError) as exc:
             kind = "timeout" if isinstance(exc, requests.Timeout) else "connection error"
             log.warning(
                 "%s %s %s: %s attempt=%d elapsed=%.3fs",

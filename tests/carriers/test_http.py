@@ -36,6 +36,7 @@ class Reply:
     body: bytes | dict | None = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    truncate: bool = False  # announce the full length, send half, close
 
 
 @dataclass
@@ -103,6 +104,10 @@ def make_handler(script: Script) -> type[BaseHTTPRequestHandler]:
             for name, value in reply.headers.items():
                 self.send_header(name, value)
             self.end_headers()
+            if reply.truncate:
+                self.wfile.write(payload[: len(payload) // 2])
+                self.close_connection = True
+                return
             self.wfile.write(payload)
 
         do_GET = do_POST = _serve
@@ -373,6 +378,13 @@ def test_connection_error_is_retried_then_unavailable() -> None:
     assert "connection error" in str(raised.value)
     assert "3 attempts" in str(raised.value)
     assert len(recorder.waits) == 2
+
+
+def test_connection_dropped_mid_body_is_retried(script: Script) -> None:
+    script.on("/track", Reply(200, {"partial": "x" * 100}, truncate=True), Reply(200, {"ok": 1}))
+    with session(script, auth=None) as s:
+        assert s.request("GET", "/track").json() == {"ok": 1}
+    assert len(script.calls("/track")) == 2
 
 
 def test_404_body_is_returned(script: Script) -> None:
