@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import signal
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from carriers.sandbox.server import SandboxServer
@@ -42,13 +43,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def _stop_on_sigterm(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM (docker stop, kill) ends the server like Ctrl-C; main thread only."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None, *, stop: threading.Event | None = None) -> int:
-    """Run the sandbox until Ctrl-C (or until ``stop`` is set, for embedding and tests)."""
+    """Run the sandbox until Ctrl-C or SIGTERM (or ``stop`` is set, for embedding and tests)."""
     args = build_parser().parse_args(argv)
     started = time.monotonic()
     world = SandboxWorld.load(args.world)
     loaded = time.monotonic() - started
-    with SandboxServer(world, port=args.port, as_of=args.as_of) as server:
+    stop = stop or threading.Event()
+    server = SandboxServer(world, port=args.port, as_of=args.as_of)
+    with server, _stop_on_sigterm(stop):
         carriers = ", ".join(server.router.carriers) or "none registered"
         print(f"loaded {world.scan_count} scans in {loaded:.1f} s", flush=True)
         print(f"carrier sandbox at {server.base_url} ({carriers})", flush=True)
@@ -56,7 +72,7 @@ def main(argv: Sequence[str] | None = None, *, stop: threading.Event | None = No
             print(f"as of {args.as_of.isoformat()}", flush=True)
         print("Ctrl-C to stop", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
-            (stop or threading.Event()).wait()
+            stop.wait()
         counts = server.request_counts
     summary = ", ".join(f"{name}={n}" for name, n in sorted(counts.items())) or "none"
     print(f"stopped; tracking requests served: {summary}", flush=True)

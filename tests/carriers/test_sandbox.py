@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 import json
 import re
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -469,6 +472,29 @@ def test_cli_serves_until_stopped(world_dir: Path, capsys: pytest.CaptureFixture
         runner.join(10)
     assert codes == [0]
     assert "tracking requests served" in capsys.readouterr().out
+
+
+def test_module_entry_point_stops_on_sigterm(world_dir: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "carriers.sandbox", "--world", str(world_dir)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(3)]
+        found = re.search(r"carrier sandbox at (http://127\.0\.0\.1:\d+)", "".join(lines))
+        assert found is not None, lines
+        sent = requests.post(f"{found.group(1)}/track/v1/trackingnumbers", data=b"{}", timeout=5)
+        assert sent.status_code in (200, 400, 404)
+        process.send_signal(signal.SIGTERM)
+        out, _ = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0
+    assert "stopped; tracking requests served" in out
 
 
 def test_cli_rejects_naive_as_of(world_dir: Path) -> None:
