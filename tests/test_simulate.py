@@ -95,6 +95,7 @@ def test_same_seed_gives_identical_files_and_another_seed_differs(tmp_path: Path
     for name in ("orders/orders.csv", "tracking/scans.csv", "truth/shipments.csv"):
         assert a[name] != c[name], name
     assert first.counts["orders"] == 300
+    assert 0 < first.relevant_share <= first.delayed_share < 0.3
 
 
 def test_start_must_be_aware_and_sizes_sane(tmp_path: Path) -> None:
@@ -507,3 +508,16 @@ def test_customer_zone_matches_the_delivery_address(frames: dict) -> None:
     places = delivered.loc[rows.tracking_number, ["region", "country"]]
     zones = [_zone(r, c).key for r, c in zip(places.region, places.country, strict=True)]
     assert zones == list(rows.customer_id.map(customers.timezone))
+
+
+def test_small_chunks_and_chunks_without_shipments_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("notify.simulate.world.CHUNK_ORDERS", 7)
+    summary = generate_world(tmp_path, orders=300, seed=5)
+    orders, shipments = read(tmp_path, "orders/orders.csv"), read(tmp_path, "orders/shipments.csv")
+    assert len(orders) == 300 and orders.order_id.is_unique
+    assert shipments.shipment_id.is_unique and shipments.tracking_number.str.len().gt(0).all()
+    last = orders.order_id.iloc[-7:]
+    assert not shipments.order_id.isin(last).any()  # placed in the last hours: not shipped yet
+    assert summary.counts["shipments"] == len(shipments)

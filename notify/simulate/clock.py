@@ -67,6 +67,8 @@ class Clock:
     def iso(self, zone: Arr | int, t: Arr) -> Arr:
         """ISO 8601 text with the local offset; "" where ``t`` is NEVER."""
         t = np.asarray(t, np.int64)
+        if not t.size:
+            return np.empty(t.shape, dtype=object)
         real = t < NEVER
         safe = np.where(real, t, self.t0)
         off = self.offset(zone, safe)

@@ -72,6 +72,8 @@ class Context:
     hub_zone: Arr
     lanes: Lanes
     routes: Arr  # [service, warehouse, destination city, 3] hub indices, -1 padded
+    route_text: Arr  # [service, warehouse, destination city] hub codes joined by ">"
+    lane_text: Arr  # [warehouse, destination region] "origin region->destination region"
     hops: Arr  # [service, warehouse, destination city] number of hubs
     nominal: Arr  # [service, warehouse, destination city] nominal transit business days
     incident: Incident
@@ -139,7 +141,7 @@ def _routes(dests: geo.Destinations) -> tuple[Arr, Arr, Arr]:
 def _lanes(rng: np.random.Generator) -> Lanes:
     shape = (len(SERVICES), len(geo.WAREHOUSES), len(geo.REGIONS))
     express = np.array([s.express for s in SERVICES])[:, None, None]
-    late = rng.beta(1.6, 30.0, shape) * np.where(express, 0.5, 1.0)
+    late = rng.beta(2.0, 25.0, shape) * np.where(express, 0.5, 1.0)
     slow = rng.random(shape) < 0.08  # a few lanes are chronically slow
     late = np.where(slow, late + rng.uniform(0.08, 0.16, shape), late)
     early = np.where(express, 0.0, rng.beta(2.0, 9.0, shape))
@@ -167,6 +169,13 @@ def build_context(seed: int, start: int, days: int) -> Context:
     first = datetime.fromtimestamp(start, UTC).year - 1
     calendars = Calendars(first, datetime.fromtimestamp(end + 45 * DAY, UTC).year)
     routes, hops, nominal = _routes(dests)
+    codes = np.array([*geo.HUB_CODES, ""], dtype=object)[routes]
+    route_text = np.frompyfunc(lambda *hubs: ">".join(h for h in hubs if h), 3, 1)(
+        codes[..., 0], codes[..., 1], codes[..., 2]
+    )
+    lane_text = np.array(
+        [[f"{w.area}->{region}" for region in geo.REGIONS] for w in geo.WAREHOUSES], dtype=object
+    )
     lanes = _lanes(rng)
     incident = _incident(rng, clock, start, days)
     return Context(
@@ -181,6 +190,8 @@ def build_context(seed: int, start: int, days: int) -> Context:
         hub_zone=np.array([clock.zone_index(h.zone) for h in geo.HUBS]),
         lanes=lanes,
         routes=routes,
+        route_text=route_text,
+        lane_text=lane_text,
         hops=hops,
         nominal=nominal,
         incident=incident,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -55,6 +56,7 @@ def draw_addresses(count: int, places: Destinations, rng: np.random.Generator) -
     return Addresses(city=city, postal=postal.astype(object), locale=locale)
 
 
+@cache
 def _fold(name: str) -> str:
     plain = unicodedata.normalize("NFKD", name.translate(_FOLD))
     return "".join(c for c in plain.lower() if c.isascii() and c.isalnum())
@@ -124,8 +126,9 @@ def _phones(area: Arr, us: Arr, rng: np.random.Generator) -> tuple[Arr, Arr]:
         if invalid[i]:
             out[i] = (f"555-01{n}", f"{a}-555-01", "call after 5pm", f"{a}-555-01{n}0")[style[i]]
         else:
-            out[i] = (f"({a}) 555-01{n}", f"{a}-555-01{n}", f"+1 {a} 555 01{n}",
-                      f"{a}55501{n}")[style[i]]  # fmt: skip
+            out[i] = (f"({a}) 555-01{n}", f"{a}-555-01{n}", f"+1 {a} 555 01{n}", f"{a}55501{n}")[
+                style[i]
+            ]
     return out, present & ~invalid
 
 

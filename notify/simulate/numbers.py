@@ -52,11 +52,14 @@ class NumberKeys:
         mailers = tuple(f"9{int(rng.integers(0, 10**8)):08d}" for _ in range(warehouses))
         return cls(
             multipliers=(unit(10), unit(7), unit(9)),
-            offsets=(int(rng.integers(0, 10**10)), int(rng.integers(0, 10**7)),
-                     int(rng.integers(0, 10**9))),
+            offsets=(
+                int(rng.integers(0, 10**10)),
+                int(rng.integers(0, 10**7)),
+                int(rng.integers(0, 10**9)),
+            ),
             ups_accounts=accounts,
             usps_mailers=mailers,
-        )  # fmt: skip
+        )
 
 
 def _mix(serial: Arr, modulus: int, multiplier: int, offset: int) -> Arr:

@@ -53,17 +53,20 @@ def draw_orders(
     zone = ctx.places.zone[addresses.city[customer]]
     days = max(1, (ctx.end - ctx.start) // DAY)
     first = ctx.clock.day(zone, np.full(base, ctx.start))
-    weekday = (first[:, None] + np.arange(days)[None, :] + 3) % 7  # 1970-01-01 was a Thursday
-    weight = _WEEKDAY[weekday] * (1 + 0.3 * np.arange(days) / days)
-    cumulative = np.cumsum(weight, axis=1)
-    pick = (rng.random(base)[:, None] * cumulative[:, -1:] > cumulative).sum(axis=1)
+    pick = np.zeros(base, np.int64)
+    for day in np.unique(first):
+        rows = np.flatnonzero(first == day)
+        weekday = (day + np.arange(days) + 3) % 7  # 1970-01-01 was a Thursday
+        cumulative = np.cumsum(_WEEKDAY[weekday] * (1 + 0.3 * np.arange(days) / days))
+        pick[rows] = np.searchsorted(cumulative, rng.random(len(rows)) * cumulative[-1], "right")
     hour = rng.choice(24, size=base, p=_HOURLY / _HOURLY.sum())
     seconds = hour * HOUR + rng.integers(0, HOUR, base)
     placed = ctx.clock.at(zone, first + pick, seconds)
-    parent = rng.integers(0, base, follow) if base else np.zeros(0, np.int64)
-    placed = np.concatenate([placed, placed[parent] + rng.integers(30 * MINUTE, 4 * HOUR, follow)])
     span = ctx.end - HOUR - ctx.start
     placed = ctx.start + (placed - ctx.start) % span  # wrap the span's ragged edges inside it
+    parent = rng.integers(0, base, follow) if base else np.zeros(0, np.int64)
+    later = placed[parent] + rng.integers(30 * MINUTE, 4 * HOUR, follow)
+    placed = np.concatenate([placed, np.minimum(later, ctx.end - HOUR)])
     customer = np.concatenate([customer, customer[parent]])
     parents = np.concatenate([np.full(base, -1), parent])
     order = np.lexsort((np.arange(count), placed))
@@ -158,9 +161,13 @@ def _ship_day(placed: Arr, warehouse: Arr, ctx: Context) -> Arr:
 
 
 def plan_chunk(
-    ctx: Context, plan: OrderPlan, addresses: Addresses, lo: int, hi: int,
+    ctx: Context,
+    plan: OrderPlan,
+    addresses: Addresses,
+    lo: int,
+    hi: int,
     rng: np.random.Generator,
-) -> ChunkOrders:  # fmt: skip
+) -> ChunkOrders:
     """Channel, cancellation, warehouse, service, ship day, promise and parcels per order."""
     count = hi - lo
     customer = plan.customer[lo:hi]
@@ -168,7 +175,8 @@ def plan_chunk(
     cancelled = rng.random(count) < 0.02
     warehouse = _warehouses(dest, ctx, rng)
     service = _services(dest, ctx, rng)
-    parent = plan.parent[lo:hi] - lo
+    parent = plan.parent[lo:hi]
+    parent = np.where(parent >= lo, parent - lo, -1)  # follow-ups of an earlier chunk stay apart
     joined = (parent >= 0) & (rng.random(count) < 0.7)
     joined &= ~cancelled & ~cancelled[np.maximum(parent, 0)]
     warehouse = np.where(joined, warehouse[np.maximum(parent, 0)], warehouse)
@@ -180,7 +188,7 @@ def plan_chunk(
     joined &= (ship_day == ship_day[safe]) & (parcels == 1) & (parcels[safe] == 1)
     host = np.where(joined, parent, -1)
     nominal = ctx.nominal[service, warehouse, dest]
-    buffer = (rng.random(count) < 0.3).astype(np.int64)
+    buffer = (rng.random(count) < 0.25).astype(np.int64)
     promise = ctx.calendars.add(ship_day, nominal + buffer, service)
     return ChunkOrders(
         first=lo,

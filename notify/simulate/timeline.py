@@ -18,7 +18,7 @@ are sometimes optimistic).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
@@ -52,7 +52,7 @@ class Scenario(IntEnum):
 
 # Share of parcels per scenario (customs: share of international parcels).
 SHARES: dict[Scenario, float] = {
-    Scenario.ATTEMPT: 0.025,
+    Scenario.ATTEMPT: 0.03,
     Scenario.ADDRESS: 0.012,
     Scenario.RETURN: 0.004,
     Scenario.DAMAGED: 0.005,
@@ -213,9 +213,14 @@ def start_track(p: Parcels, ctx: Context, rng: np.random.Generator) -> Track:
 
 
 def spread(
-    t: Track, rows: Arr, start: Arr, stop: Arr, first: Arr | int, ctx: Context,
+    t: Track,
+    rows: Arr,
+    start: Arr,
+    stop: Arr,
+    first: Arr | int,
+    ctx: Context,
     rng: np.random.Generator,
-) -> None:  # fmt: skip
+) -> None:
     """Place hub slots ``first..k-1`` of ``rows`` evenly between ``start`` and ``stop``."""
     n = len(rows)
     first = np.broadcast_to(np.asarray(first), (n,))
@@ -237,9 +242,14 @@ def spread(
 
 
 def hold(
-    t: Track, rows: Arr, slot: Arr, until: Arr, service: Arr, ctx: Context,
+    t: Track,
+    rows: Arr,
+    slot: Arr,
+    until: Arr,
+    service: Arr,
+    ctx: Context,
     rng: np.random.Generator,
-) -> None:  # fmt: skip
+) -> None:
     """Keep ``rows`` at hub ``slot`` until ``until``; re-plan the rest on a later day."""
     if not len(rows):
         return
@@ -257,9 +267,14 @@ def hold(
 
 
 def _hold_scenario(
-    t: Track, p: Parcels, which: Scenario, days: tuple[float, float], kind: Scan | None,
-    ctx: Context, rng: np.random.Generator,
-) -> None:  # fmt: skip
+    t: Track,
+    p: Parcels,
+    which: Scenario,
+    days: tuple[float, float],
+    kind: Scan | None,
+    ctx: Context,
+    rng: np.random.Generator,
+) -> None:
     rows = np.flatnonzero(t.scenario == which)
     n = len(rows)
     last = which == Scenario.CUSTOMS
@@ -373,10 +388,6 @@ def events(track: Track) -> Arr:
     return names.astype(object)[track.scenario]
 
 
-def subset(track: Track, keep: Arr) -> Track:
-    return Track(**{f.name: getattr(track, f.name)[keep] for f in fields(Track)})
-
-
 # --- the carrier's ETA statements ------------------------------------------------------------
 
 
@@ -410,14 +421,24 @@ def _eta_weather(t: Track, p: Parcels, ctx: Context, rng: np.random.Generator) -
     earlier = np.maximum(ctx.calendars.add(t.final[rows], -1, p.service[rows]), t.eta0[rows])
     _state(t, rows, 1, at, np.where(optimistic, earlier, t.final[rows]))
     later = rows[optimistic]
-    _state(t, later, 2, until[optimistic] + _secs(rng, len(later), 30 * MINUTE, 3 * HOUR),
-           t.final[later])  # fmt: skip
+    _state(
+        t,
+        later,
+        2,
+        until[optimistic] + _secs(rng, len(later), 30 * MINUTE, 3 * HOUR),
+        t.final[later],
+    )
 
 
 def _eta_after(
-    t: Track, which: Scenario, share: float, base: Arr, gap: tuple[float, float],
-    rng: np.random.Generator, day: Arr | None = None,
-) -> None:  # fmt: skip
+    t: Track,
+    which: Scenario,
+    share: float,
+    base: Arr,
+    gap: tuple[float, float],
+    rng: np.random.Generator,
+    day: Arr | None = None,
+) -> None:
     """A statement ``gap`` after ``base`` for a share of the scenario's parcels."""
     rows = _chance(_rows(t, which), share, rng)
     at = base[rows] + _secs(rng, len(rows), gap[0], gap[1])
@@ -427,8 +448,13 @@ def _eta_after(
 def _eta_address(t: Track, rng: np.random.Generator) -> None:
     rows = _rows(t, Scenario.ADDRESS)
     withdrawn = rng.random(len(rows)) < 0.5
-    _state(t, rows[withdrawn], 1, t.fail[rows[withdrawn]] + _secs(
-        rng, int(withdrawn.sum()), 10 * MINUTE, HOUR), WITHDRAWN)  # fmt: skip
+    _state(
+        t,
+        rows[withdrawn],
+        1,
+        t.fail[rows[withdrawn]] + _secs(rng, int(withdrawn.sum()), 10 * MINUTE, HOUR),
+        WITHDRAWN,
+    )
     restate = rng.random(len(rows)) < np.where(withdrawn, 0.7, 0.5)
     again = rows[restate]
     _state(t, again, 2, t.fail[again] + _secs(rng, len(again), 3 * HOUR, 8 * HOUR), t.final[again])

@@ -7,6 +7,11 @@ it), when tracking first showed the delay (a scan with an exception, failed atte
 reason, or an ETA statement past the promise or withdrawing the ETA) and whether that came
 before delivery, which is when telling the customer helps. ``carrier_event`` names what
 happened to the parcel even when it still arrived in time.
+
+Formats: ``lane`` is "origin region->destination region" (e.g. "great_lakes->plains");
+``hub`` lists the hub codes the parcel is routed through, in order, joined by ">" (e.g.
+"ORD>MEM>DFW"; see world.json "hubs"); times are ISO 8601 in the customer's zone (shipped_at
+in the warehouse's); booleans are "true"/"false"; cause and carrier_event are Reason values.
 """
 
 from __future__ import annotations
@@ -19,7 +24,6 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from notify.simulate import geo
 from notify.simulate.clock import NEVER, date_text
 from notify.simulate.context import Context
 from notify.simulate.orders import Parcels
@@ -44,12 +48,8 @@ def eta_evidence(t: Track, parcel: Arr, promise: Arr, ctx: Context) -> Arr:
 
 def lanes(p: Parcels, ctx: Context) -> tuple[Arr, Arr]:
     """Per parcel: "origin region->destination region" and its hubs joined by ">"."""
-    origin = np.array([w.area for w in geo.WAREHOUSES], dtype=object)[p.warehouse]
-    target = np.array(geo.REGIONS, dtype=object)[ctx.places.area[p.dest]]
-    route = ctx.routes[p.service, p.warehouse, p.dest]
-    codes = np.array([*geo.HUB_CODES, ""], dtype=object)[route]
-    hubs = [">".join(h for h in row if h) for row in codes]
-    return origin + "->" + target, np.array(hubs, dtype=object)
+    lane = ctx.lane_text[p.warehouse, ctx.places.area[p.dest]]
+    return lane, ctx.route_text[p.service, p.warehouse, p.dest]
 
 
 def verdicts(t: Track, parcel: Arr, promise: Arr, scan_first: Arr, ctx: Context) -> dict[str, Arr]:
@@ -66,9 +66,14 @@ def verdicts(t: Track, parcel: Arr, promise: Arr, scan_first: Arr, ctx: Context)
 
 
 def truth_columns(
-    base: dict[str, Arr], t: Track, parcel: Arr, promise: Arr, events: Arr, scan_first: Arr,
+    base: dict[str, Arr],
+    t: Track,
+    parcel: Arr,
+    promise: Arr,
+    events: Arr,
+    scan_first: Arr,
     ctx: Context,
-) -> dict[str, Arr]:  # fmt: skip
+) -> dict[str, Arr]:
     """truth/shipments.csv columns; ``base`` holds the id, carrier and time columns."""
     v = verdicts(t, parcel, promise, scan_first, ctx)
     zone = t.dzone[parcel]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -102,6 +102,8 @@ _WAREHOUSE_POSTAL = np.array([w.postal_code for w in geo.WAREHOUSES], dtype=obje
 
 
 def _ids(prefix: str, numbers: Arr, width: int) -> Arr:
+    if not len(numbers):
+        return np.empty(0, dtype=object)
     text = np.strings.zfill(np.asarray(numbers, np.int64).astype(str), width)
     return np.strings.add(prefix, text).astype(object)
 
@@ -117,11 +119,10 @@ class _Run:
     next_row: int = 1
     next_line: int = 1
     next_parcel: int = 0
-    counts: Counter[str] | None = None
-    causes: Counter[str] | None = None
+    counts: Counter[str] = field(default_factory=Counter)
+    causes: Counter[str] = field(default_factory=Counter)
 
     def count(self, key: str, value: int) -> None:
-        assert self.counts is not None
         self.counts[key] += int(value)
 
 
@@ -153,27 +154,32 @@ def _order_status(
     troubled = np.bincount(rows.order, weights=trouble, minlength=count) > 0
     shipped = np.bincount(rows.order, minlength=count) > 0
     early = (track.delivered[rows.parcel] <= run.demo - DAY).astype(np.int64)
-    done = shipped & (np.bincount(rows.order, weights=early, minlength=count) ==
-                      np.bincount(rows.order, minlength=count))  # fmt: skip
+    done = shipped & (
+        np.bincount(rows.order, weights=early, minlength=count)
+        == np.bincount(rows.order, minlength=count)
+    )
     roll = rng.random(count)
     status = np.where(done & (roll < 0.25), "delivered", status)
     refunded = (troubled & (roll < 0.6)) | (shipped & (roll > 0.997))
     return np.where(refunded, "refunded", status)
 
 
-def _write_orders(run: _Run, orders: ChunkOrders, status: Arr, addresses: Addresses) -> Arr:
+def _write_orders(run: _Run, orders: ChunkOrders, status: Arr) -> Arr:
     ctx = run.ctx
     count = len(orders.placed)
     ids = _ids("O", np.arange(orders.first + 1, orders.first + count + 1), run.widths["order"])
     zone = ctx.places.zone[orders.dest]
-    run.files.write("orders", {
-        "order_id": ids,
-        "customer_id": _ids("C", orders.customer + 1, run.widths["customer"]),
-        "placed_at": ctx.clock.iso(zone, orders.placed),
-        "promised_by": date_text(orders.promise),
-        "status": status,
-        "channel": np.array(CHANNELS, dtype=object)[orders.channel],
-    })  # fmt: skip
+    run.files.write(
+        "orders",
+        {
+            "order_id": ids,
+            "customer_id": _ids("C", orders.customer + 1, run.widths["customer"]),
+            "placed_at": ctx.clock.iso(zone, orders.placed),
+            "promised_by": date_text(orders.promise),
+            "status": status,
+            "channel": np.array(CHANNELS, dtype=object)[orders.channel],
+        },
+    )
     run.count("orders", count)
     run.count("cancelled_orders", orders.cancelled.sum())
     return ids
@@ -184,28 +190,35 @@ def _write_lines(run: _Run, lines: Lines, order_ids: Arr, row_ids: Arr) -> None:
     ids = _ids("L", np.arange(run.next_line, run.next_line + count), run.widths["line"])
     run.next_line += count
     shipped = lines.row >= 0
-    run.files.write("order_lines", {
-        "order_id": order_ids[lines.order],
-        "line_id": ids,
-        "sku": np.array([s for s, _ in PRODUCTS], dtype=object)[lines.product],
-        "title": np.array([t for _, t in PRODUCTS], dtype=object)[lines.product],
-        "quantity": lines.quantity,
-        "shipment_id": np.where(shipped, row_ids[np.maximum(lines.row, 0)], ""),
-    })  # fmt: skip
+    run.files.write(
+        "order_lines",
+        {
+            "order_id": order_ids[lines.order],
+            "line_id": ids,
+            "sku": np.array([s for s, _ in PRODUCTS], dtype=object)[lines.product],
+            "title": np.array([t for _, t in PRODUCTS], dtype=object)[lines.product],
+            "quantity": lines.quantity,
+            "shipment_id": np.append(row_ids, "")[np.where(shipped, lines.row, len(row_ids))],
+        },
+    )
     run.count("order_lines", count)
     run.count("unshipped_lines", (~shipped).sum())
 
 
 def _shipment_base(
-    run: _Run, orders: ChunkOrders, parcels: Parcels, rows: ShipRows, numbers: Arr,
-    order_ids: Arr, postal: Arr,
-) -> dict[str, Arr]:  # fmt: skip
+    run: _Run,
+    orders: ChunkOrders,
+    parcels: Parcels,
+    rows: ShipRows,
+    numbers: Arr,
+    order_ids: Arr,
+    postal: Arr,
+) -> dict[str, Arr]:
     ctx = run.ctx
     parcel = rows.parcel
     service = parcels.service[parcel]
     warehouse = parcels.warehouse[parcel]
-    row_ids = _ids("S", np.arange(run.next_row, run.next_row + len(parcel)),
-                   run.widths["shipment"])  # fmt: skip
+    row_ids = _ids("S", np.arange(run.next_row, run.next_row + len(parcel)), run.widths["shipment"])
     run.next_row += len(parcel)
     return {
         "shipment_id": row_ids,
@@ -240,9 +253,14 @@ def _write_tracking(run: _Run, track: Track, parcels: Parcels, numbers: Arr, pos
 
 
 def _write_truth(
-    run: _Run, base: dict[str, Arr], track: Track, parcels: Parcels, rows: ShipRows,
-    promise: Arr, scan_first: Arr,
-) -> None:  # fmt: skip
+    run: _Run,
+    base: dict[str, Arr],
+    track: Track,
+    parcels: Parcels,
+    rows: ShipRows,
+    promise: Arr,
+    scan_first: Arr,
+) -> None:
     lane, hubs = lanes(parcels, run.ctx)
     kinds = events(track)
     base = {**base, "lane": lane[rows.parcel], "hub": hubs[rows.parcel]}
@@ -252,9 +270,13 @@ def _write_truth(
 
 
 def _tally(
-    run: _Run, track: Track, rows: ShipRows, promise: Arr, scan_first: Arr,
+    run: _Run,
+    track: Track,
+    rows: ShipRows,
+    promise: Arr,
+    scan_first: Arr,
     columns: dict[str, Arr],
-) -> None:  # fmt: skip
+) -> None:
     v = verdicts(track, rows.parcel, promise, scan_first, run.ctx)
     delayed = v["delayed"]
     run.count("delayed", delayed.sum())
@@ -265,7 +287,6 @@ def _tally(
     run.count("delays_visible_undelivered_at_demo", visible.sum())
     at_demo = (v["evidence"] <= run.demo) & (track.delivered[rows.parcel] > run.demo)
     run.count("weather_visible_at_demo", (at_demo & (columns["cause"] == "weather")).sum())
-    assert run.causes is not None
     run.causes.update(columns["cause"][delayed].tolist())
     shared = np.bincount(rows.parcel)
     run.count("shared_tracking_numbers", (shared > 1).sum())
@@ -284,7 +305,7 @@ def _chunk(run: _Run, plan: OrderPlan, addresses: Addresses, index: int, lo: int
     run.next_parcel += len(parcels)
     numbers = tracking_numbers(serial, parcels.service, parcels.warehouse, ctx.keys)
     track = build_track(parcels, ctx, rng)
-    order_ids = _write_orders(run, orders, _order_status(orders, rows, track, run, rng), addresses)
+    order_ids = _write_orders(run, orders, _order_status(orders, rows, track, run, rng))
     postal = addresses.postal[orders.customer[parcels.order]]
     base = _shipment_base(run, orders, parcels, rows, numbers, order_ids, postal)
     _write_lines(run, lines, order_ids, base["shipment_id"])
@@ -299,14 +320,17 @@ def _write_incidents(run: _Run) -> None:
     hub = geo.HUBS[incident.hub]
     zone = ctx.hub_zone[incident.hub]
     times = ctx.clock.iso(zone, np.array([incident.starts_at, incident.ends_at]))
-    run.files.write("incidents", {
-        "incident_id": np.array(["INC001"]),
-        "hub": np.array([hub.code]),
-        "cause": np.array(["weather"]),
-        "starts_at": times[:1],
-        "ends_at": times[1:],
-        "region": np.array([hub.area]),
-    })  # fmt: skip
+    run.files.write(
+        "incidents",
+        {
+            "incident_id": np.array(["INC001"]),
+            "hub": np.array([hub.code]),
+            "cause": np.array(["weather"]),
+            "starts_at": times[:1],
+            "ends_at": times[1:],
+            "region": np.array([hub.area]),
+        },
+    )
 
 
 def _iso(t: int) -> str:
@@ -316,7 +340,6 @@ def _iso(t: int) -> str:
 def _meta(run: _Run, orders: int, customers: int) -> dict[str, Any]:
     ctx = run.ctx
     incident = ctx.incident
-    assert run.counts is not None and run.causes is not None
     shipments = max(run.counts["shipments"], 1)
     return {
         "generator": "notify.simulate",
@@ -379,7 +402,7 @@ def generate_world(
     demo = incident.starts_at + int(0.6 * (incident.ends_at - incident.starts_at))
     demo -= demo % HOUR
     with CsvFiles(root, LAYOUT) as files:
-        run = _Run(ctx, files, _widths(orders, customers), demo, counts=Counter(), causes=Counter())
+        run = _Run(ctx, files, _widths(orders, customers), demo)
         _write_customers(run, addresses, seed)
         run.count("customers", customers)
         for index, lo in enumerate(range(0, orders, CHUNK_ORDERS)):
@@ -388,7 +411,6 @@ def generate_world(
         paths = {name: files.path(name) for name in LAYOUT}
     meta = _meta(run, orders, customers)
     (root / "world.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", "utf-8")
-    assert run.counts is not None and run.causes is not None
     return WorldSummary(
         root=root,
         seed=seed,
