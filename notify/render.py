@@ -66,6 +66,7 @@ _BIDI_CONTROLS = frozenset(chr(c) for c in (*range(0x202A, 0x202F), *range(0x206
 _LINE_BREAKS = frozenset("\r\n\t\v\f\x85\u2028\u2029")
 _DANGLING = frozenset("\u200d\ufe0e\ufe0f")  # joiners / variation selectors left after a cut
 _ELLIPSIS = "…"
+_READ_FACTOR = 8  # clean_text reads at most this many times its limit
 
 # GSM 03.38: the basic table (one septet each; ESC excluded) and the extension table (two).
 _GSM_BASIC = frozenset(
@@ -137,11 +138,13 @@ def clean_text(value: str, limit: int) -> str:
     """Shop data made safe to print: no bidi controls, no control characters, one line.
 
     Line breaks and tabs become spaces, runs of whitespace collapse, and a value longer than
-    ``limit`` code points is cut (never inside an emoji sequence) and ends with "…". The
-    function is idempotent, so the gate can apply it to staged values and compare.
+    ``limit`` code points is cut (never inside an emoji sequence) and ends with "…". Only the
+    first ``8 * limit`` code points are read, so a megabyte-long name costs no more than a
+    long one. The function is idempotent, so the gate can apply it to staged values.
     """
+    window = limit * _READ_FACTOR
     kept: list[str] = []
-    for char in unicodedata.normalize("NFC", value):
+    for char in unicodedata.normalize("NFC", value[:window]):
         if char in _BIDI_CONTROLS:
             continue
         if char in _LINE_BREAKS:
@@ -149,7 +152,7 @@ def clean_text(value: str, limit: int) -> str:
         elif unicodedata.category(char) != "Cc":
             kept.append(char)
     text = " ".join("".join(kept).split())
-    if len(text) <= limit:
+    if len(text) <= limit and len(value) <= window:
         return text
     cut = text[: limit - 1]
     while cut and (cut[-1] in _DANGLING or unicodedata.combining(cut[-1]) or cut[-1].isspace()):
@@ -720,33 +723,45 @@ def _environment(templates_dir: Path) -> ImmutableSandboxedEnvironment:
     )
 
 
-def _template_files(env: ImmutableSandboxedEnvironment, names: Iterable[str]) -> list[str]:
-    """The named templates and everything they extend, include or import, sorted."""
+@functools.lru_cache(maxsize=256)
+def _references(templates_dir: Path, name: str, mtime_ns: int) -> tuple[str, ...]:
+    """The templates one template extends, includes or imports (parsed once per version)."""
+    env = _environment(templates_dir)
+    assert env.loader is not None
+    source, _, _ = env.loader.get_source(env, name)
+    return tuple(ref for ref in meta.find_referenced_templates(env.parse(source)) if ref)
+
+
+def _template_files(templates_dir: Path, names: Iterable[str]) -> list[str]:
+    """The named templates and everything they pull in, sorted."""
     seen: set[str] = set()
     pending = list(names)
     while pending:
         name = pending.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        assert env.loader is not None
-        source, _, _ = env.loader.get_source(env, name)
-        pending += [ref for ref in meta.find_referenced_templates(env.parse(source)) if ref]
+        if name not in seen:
+            seen.add(name)
+            mtime = (templates_dir / name).stat().st_mtime_ns
+            pending += _references(templates_dir, name, mtime)
     return sorted(seen)
 
 
 @functools.lru_cache(maxsize=64)
-def _hash_files(files: tuple[tuple[Path, int], ...]) -> str:
+def _hash_files(files: tuple[tuple[str, Path, int], ...]) -> str:
     digest = hashlib.sha256()
-    for path, _ in files:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for name, path, _ in files:
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
 def _template_version(templates_dir: Path, names: Iterable[str], wording: Path) -> str:
-    env = _environment(templates_dir)
-    paths = [templates_dir / name for name in _template_files(env, names)] + [wording]
-    return _hash_files(tuple((p, p.stat().st_mtime_ns) for p in paths))
+    """SHA-256 over the template names and sources used plus the wording file.
+
+    Names are relative ("email/delay.html", "wording/en.json"), so the version is the same
+    wherever the templates are installed. Recomputed only when a file's mtime changes.
+    """
+    files = [(name, templates_dir / name) for name in _template_files(templates_dir, names)]
+    files.append((f"wording/{wording.name}", wording))
+    return _hash_files(tuple((name, path, path.stat().st_mtime_ns) for name, path in files))
 
 
 def _template(templates_dir: Path, name: str) -> Template:

@@ -497,6 +497,7 @@ def test_clean_text_rules() -> None:
     assert clean_text("a\u202eb\u2067c\u2069d", 40) == "abcd"
     assert clean_text("line1\r\nline2\tx\x00y\x1b", 40) == "line1 line2 xy"
     assert clean_text("x" * 50, 10) == "x" * 9 + "…"
+    assert clean_text("ab" + "\x00" * 100, 10) == "ab…"  # cut unread: still marked as cut
     family = "👨\u200d👩\u200d👧"
     assert clean_text("ab" + family * 5, 4) == "ab👨…"  # never ends in a dangling joiner
     cleaned = clean_text(HOSTILE_NAME, NAME_LIMIT)
