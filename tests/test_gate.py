@@ -1,0 +1,528 @@
+"""Tests for notify.gate: every rule passes on good rows and fails on a made-to-fail row,
+the "CX mirage" notice fails by name, batches pass or halt with reasons.
+
+GX is slow to set up, so the row cases share one validation run (module fixture): every case
+is its own notice inside one staged frame, and each test reads its rows from the one report.
+"""
+
+from __future__ import annotations
+
+import copy
+import zlib
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from notify import gate
+from notify.gate import BATCH_RULES, ROW_COLUMNS, ROW_RULES, GateReport, check_batch, check_rows
+from notify.render import render
+from tests.test_render import CASES, base_facts
+
+AS_OF = "2026-11-22"
+Row = dict[str, Any]
+
+
+def stage(
+    notice_id: str, facts: dict[str, Any], channels: tuple[str, ...] = ("email", "sms")
+) -> list[Row]:
+    """Staged rows for one notice, as the composer builds them (one per channel)."""
+    facts = {**facts, "notice_id": notice_id}
+    eta = facts["eta"]
+    rows = []
+    for channel in channels:
+        message = render(facts, channel)
+        rows.append(
+            {
+                "row_id": f"{notice_id}:{channel}",
+                "notice_id": notice_id,
+                "customer_id": f"c_{notice_id}",
+                "channel": channel,
+                "recipient": f"{notice_id}@example.com"
+                if channel == "email"
+                else _phone(notice_id),
+                "subject": message.subject,
+                "body_text": message.text,
+                "body_html": message.html,
+                "sms_segments": message.sms_segments,
+                "eta_earliest": eta["earliest"] if eta else None,
+                "eta_latest": eta["latest"] if eta else None,
+                "next_update_by": facts["next_update_by"],
+                "cause": facts["cause"],
+                "order_ids": ",".join(o["order_id"] for o in facts["orders"]),
+                "item_titles": " | ".join(i["title"] for o in facts["orders"] for i in o["items"]),
+                "promised_by": min(o["promised_by"] for o in facts["orders"]),
+                "as_of_date": AS_OF,
+                "max_window_days": 3,
+                "recipient_is_customer": True,
+                "consent": True,
+                "evidence_age_hours": 3.5,
+                "freshness_limit_hours": 72.0,
+                "episode_open": True,
+            }
+        )
+    return rows
+
+
+def _phone(notice_id: str) -> str:
+    return "+1312" + str(zlib.crc32(notice_id.encode()) % 10_000_000).zfill(7)
+
+
+MIRAGE_TEXT = (
+    "Hello,\n\nThere has been a carrier delay in your delivery area. Some packages may arrive a "
+    "few days later than expected. We are sorry for any inconvenience with your order(s).\n\n"
+    "If your package has arrived, please disregard this message.\n"
+)
+
+
+def mirage_row() -> Row:
+    """The retail "CX mirage" email: vague, no ETA, no order number, to an unaffected customer."""
+    row = stage("n_mirage", base_facts(), ("email",))[0]
+    row.update(
+        subject="Update on your delivery",
+        body_text=MIRAGE_TEXT,
+        body_html="<html><body><p>" + MIRAGE_TEXT.replace("\n\n", "</p><p>") + "</p></body></html>",
+        eta_earliest=None,
+        eta_latest=None,
+        next_update_by=None,
+        cause="unknown",
+        recipient_is_customer=False,
+        episode_open=False,
+    )
+    return row
+
+
+# Each case: (notice id, channels changed, change, rows expected to fail, the rule they fail).
+Mutation = Callable[[Row], None]
+
+
+def _set(**values: Any) -> Mutation:
+    return lambda row: row.update(values)
+
+
+def _append(column: str, text: str) -> Mutation:
+    return lambda row: row.update({column: row[column] + text})
+
+
+FAILING: list[tuple[str, str, tuple[str, ...], Mutation, tuple[str, ...]]] = [
+    ("content_complete", "html_missing", ("email",), _set(body_html=""), ("email",)),
+    ("content_complete", "html_null", ("email",), _set(body_html=None), ("email",)),
+    (
+        "subject_single_line",
+        "crlf",
+        ("email",),
+        _append("subject", "\r\nBcc: x@example.com"),
+        ("email",),
+    ),
+    (
+        "eta_or_next_update",
+        "both",
+        ("email", "sms"),
+        _set(next_update_by="2026-11-23T12:00:00-06:00"),
+        ("email", "sms"),
+    ),
+    ("eta_or_next_update", "half_eta", ("email", "sms"), _set(eta_latest=None), ("email", "sms")),
+    ("eta_in_future", "past", ("email", "sms"), _set(as_of_date="2026-11-25"), ("email", "sms")),
+    (
+        "eta_after_promise",
+        "not_late",
+        ("email", "sms"),
+        _set(promised_by="2026-11-24"),
+        ("email", "sms"),
+    ),
+    (
+        "eta_window_within_limit",
+        "wide",
+        ("email", "sms"),
+        _set(max_window_days=0),
+        ("email", "sms"),
+    ),
+    (
+        "eta_window_within_limit",
+        "reversed",
+        ("email", "sms"),
+        _set(eta_earliest="2026-11-25", eta_latest="2026-11-24"),
+        ("email", "sms"),
+    ),
+    ("cause_known", "unknown", ("email", "sms"), _set(cause="unknown"), ("email", "sms")),
+    ("cause_known", "invented", ("email", "sms"), _set(cause="sunspots"), ("email", "sms")),
+    (
+        "order_numbers_in_text",
+        "subject",
+        ("email",),
+        _set(subject="Your order is late"),
+        ("email",),
+    ),
+    (
+        "order_numbers_in_text",
+        "other_order",
+        ("email", "sms"),
+        _set(order_ids="O000123,O999"),
+        ("email", "sms"),
+    ),
+    (
+        "item_titles_in_text",
+        "missing_item",
+        ("email", "sms"),
+        _append("item_titles", " | Teapot"),
+        ("email",),
+    ),
+    ("channels_agree", "cause", ("sms",), _set(cause="customs"), ("email", "sms")),
+    ("channels_agree", "eta", ("sms",), _set(eta_latest="2026-11-26"), ("email", "sms")),
+    (
+        "no_vague_phrasing",
+        "text",
+        ("email",),
+        _append("body_text", "Some Packages MAY ARRIVE later."),
+        ("email",),
+    ),
+    (
+        "no_vague_phrasing",
+        "html",
+        ("email",),
+        _append("body_html", "<p>order<b>(s)</b></p>"),
+        ("email",),
+    ),
+    (
+        "no_vague_phrasing",
+        "sms",
+        ("sms",),
+        _append("body_text", " If your package has arrived, ok."),
+        ("sms",),
+    ),
+    ("no_template_syntax", "text", ("email",), _append("body_text", "{{ eta }}"), ("email",)),
+    (
+        "no_template_syntax",
+        "html",
+        ("email",),
+        _append("body_html", "<a href='{{ url }}'>x</a>"),
+        ("email",),
+    ),
+    ("recipient_is_customer", "other", ("email",), _set(recipient_is_customer=False), ("email",)),
+    ("recipient_is_customer", "unknown", ("sms",), _set(recipient_is_customer=None), ("sms",)),
+    ("consent_given", "no", ("sms",), _set(consent=False), ("sms",)),
+    ("consent_given", "string", ("email",), _set(consent="true"), ("email",)),
+    ("recipient_valid", "email", ("email",), _set(recipient="ana@@example"), ("email",)),
+    (
+        "recipient_valid",
+        "header",
+        ("email",),
+        _set(recipient="ana@example.com\r\nBcc: x@y.z"),
+        ("email",),
+    ),
+    ("recipient_valid", "phone", ("sms",), _set(recipient="312-555-0123"), ("sms",)),
+    ("sms_within_two_segments", "three", ("sms",), _set(sms_segments=3), ("sms",)),
+    ("notice_current", "closed", ("email", "sms"), _set(episode_open=False), ("email", "sms")),
+    ("notice_current", "stale", ("email", "sms"), _set(evidence_age_hours=80.0), ("email", "sms")),
+    ("notice_current", "no_age", ("email",), _set(evidence_age_hours=None), ("email",)),
+]
+
+UPDATE_FAILING: list[tuple[str, str, Mutation]] = [
+    ("next_update_upcoming", "far", _set(next_update_by="2026-12-30T12:00:00-06:00")),
+    ("next_update_upcoming", "past", _set(next_update_by="2026-11-20T12:00:00-06:00")),
+    ("eta_or_next_update", "neither", _set(next_update_by=None)),
+    ("eta_or_next_update", "no_offset", _set(next_update_by="2026-11-23T12:00:00")),
+]
+
+GOOD_CASES = [case for case in CASES if case != "hostile_name"]
+
+
+def _unknown_eta_facts() -> dict[str, Any]:
+    return CASES["no_scan_unknown_eta"]()
+
+
+def _build_frame() -> pd.DataFrame:
+    rows: list[Row] = []
+    for case in GOOD_CASES:
+        rows += stage(f"good_{case}", CASES[case]())
+    rows += stage("hostile", CASES["hostile_name"]())
+    for rule, name, channels, change, _ in FAILING:
+        staged = stage(f"{rule}__{name}", base_facts())
+        for row in staged:
+            if row["channel"] in channels:
+                change(row)
+        rows += staged
+    for rule, name, change in UPDATE_FAILING:
+        staged = stage(f"{rule}__{name}", _unknown_eta_facts())
+        for row in staged:
+            change(row)
+        rows += staged
+    rows.append(mirage_row())
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def frame() -> pd.DataFrame:
+    return _build_frame()
+
+
+@pytest.fixture(scope="module")
+def report(frame: pd.DataFrame) -> GateReport:
+    return check_rows(frame)
+
+
+def _failures(report: GateReport, notice_id: str) -> dict[str, list[str]]:
+    return {
+        row_id.split(":")[1]: rules
+        for row_id, rules in report.row_failures.items()
+        if row_id.split(":")[0] == notice_id
+    }
+
+
+# --------------------------------------------------------------------------- row suite
+
+
+@pytest.mark.parametrize("case", GOOD_CASES)
+def test_good_notices_pass_every_rule(report: GateReport, case: str) -> None:
+    assert _failures(report, f"good_{case}") == {}
+
+
+@pytest.mark.parametrize(
+    ("rule", "name", "channels", "change", "failing"),
+    FAILING,
+    ids=[f"{rule}-{name}" for rule, name, *_ in FAILING],
+)
+def test_each_rule_fails_by_name(
+    report: GateReport, rule: str, name: str, channels: Any, change: Any, failing: tuple[str, ...]
+) -> None:
+    assert _failures(report, f"{rule}__{name}") == {channel: [rule] for channel in failing}
+
+
+@pytest.mark.parametrize(
+    ("rule", "name", "change"), UPDATE_FAILING, ids=[f"{r}-{n}" for r, n, _ in UPDATE_FAILING]
+)
+def test_next_update_rules_fail_by_name(
+    report: GateReport, rule: str, name: str, change: Any
+) -> None:
+    assert _failures(report, f"{rule}__{name}") == {"email": [rule], "sms": [rule]}
+
+
+def test_an_unknown_channel_has_no_complete_content_and_no_valid_recipient() -> None:
+    rows = stage("n_push", base_facts())
+    rows[1]["channel"] = "push"
+    result = check_rows(pd.DataFrame(rows))
+    assert result.row_failures == {"n_push:sms": ["content_complete", "recipient_valid"]}
+
+
+def test_every_row_rule_has_a_failing_example() -> None:
+    covered = {case[0] for case in FAILING} | {case[0] for case in UPDATE_FAILING}
+    assert covered == {rule.name for rule in ROW_RULES}
+
+
+def test_the_mirage_email_fails_row_by_row_with_the_right_names(report: GateReport) -> None:
+    assert _failures(report, "n_mirage") == {
+        "email": [
+            "eta_or_next_update",
+            "cause_known",
+            "order_numbers_in_text",
+            "item_titles_in_text",
+            "no_vague_phrasing",
+            "recipient_is_customer",
+            "notice_current",
+        ]
+    }
+
+
+def test_hostile_name_is_quarantined_only_for_its_literal_template_syntax(
+    report: GateReport,
+) -> None:
+    # "{{7*7}}" printed literally is safe, but a customer reading braces looks like a broken
+    # template: a person reviews it. Everything else about the message passes.
+    assert _failures(report, "hostile") == {"email": ["no_template_syntax"]}
+
+
+def test_row_report_summary_and_verdict(report: GateReport, frame: pd.DataFrame) -> None:
+    assert not report.passed and not report.halted and report.batch_failures == []
+    assert report.summary["rows"] == len(frame)
+    assert report.summary["rows_failed"] == len(report.row_failures)
+    assert report.summary["failures_by_rule"]["no_vague_phrasing"] == 4  # 3 cases + the mirage
+
+
+def test_item_titles_are_compared_as_displayed() -> None:
+    facts = base_facts()
+    facts["orders"][0]["items"][0]["title"] = "Very long title " * 20
+    rows = stage("n_long", facts)
+    assert len(rows[0]["item_titles"]) > 300  # the composer stages the raw title
+    assert check_rows(pd.DataFrame(rows)).passed
+
+
+def test_a_banned_phrase_inside_an_item_title_is_not_vague() -> None:
+    facts = base_facts()
+    facts["orders"][0]["items"][0]["title"] = "A Few Days in Paris (paperback)"
+    assert check_rows(pd.DataFrame(stage("n_book", facts))).passed
+
+
+def test_missing_columns_are_a_programming_error() -> None:
+    frame = pd.DataFrame(stage("n_x", base_facts())).drop(columns=["consent"])
+    with pytest.raises(ValueError, match="consent"):
+        check_rows(frame)
+
+
+def test_empty_batch_passes_without_running_gx() -> None:
+    result = check_rows(pd.DataFrame(columns=list(ROW_COLUMNS)))
+    assert result.passed and result.row_failures == {} and result.summary["rows"] == 0
+
+
+def test_an_expectation_that_raised_fails_and_halts(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = gate.derive_row_checks
+    monkeypatch.setattr(
+        gate, "derive_row_checks", lambda staged: real(staged).drop(columns=["consent_given"])
+    )
+    result = check_rows(pd.DataFrame(stage("n_ok", base_facts())))
+    assert not result.passed and result.halted
+    assert len(result.batch_failures) == 1 and result.batch_failures[0].startswith(
+        "consent_given: the expectation raised"
+    )
+
+
+# --------------------------------------------------------------------------- batch suite
+
+
+def _batch(n_notices: int) -> pd.DataFrame:
+    """n good notices (email + sms each) with distinct recipients, cheap to build."""
+    template = pd.DataFrame(stage("n_template", base_facts()))
+    frames = []
+    for i in range(n_notices):
+        copy_ = template.copy()
+        copy_["notice_id"] = f"n{i}"
+        copy_["row_id"] = [f"n{i}:email", f"n{i}:sms"]
+        copy_["recipient"] = [f"user{i}@example.com", f"+1312{i:07d}"]
+        frames.append(copy_)
+    return pd.concat(frames, ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def good_batch() -> pd.DataFrame:
+    return _batch(40)
+
+
+@pytest.fixture(scope="module")
+def good_rows(good_batch: pd.DataFrame) -> GateReport:
+    return check_rows(good_batch)
+
+
+GOOD_SETTINGS: dict[str, Any] = {
+    "open_shipments": 2_000,
+    "history_same_hour": [30, 42, 35, 38, 51, 29, 40],
+    "max_notices": 1_000,
+    "feed_age_hours": {"fedex": 0.5, "ups": 1.2, "usps": 3.0},
+    "freshness_limit_hours": 6.0,
+}
+
+
+def _check(batch: pd.DataFrame, rows: GateReport | None, **changes: Any) -> GateReport:
+    return check_batch(batch, **{**copy.deepcopy(GOOD_SETTINGS), **changes}, row_report=rows)
+
+
+def _rules(report: GateReport) -> list[str]:
+    return [reason.split(":")[0] for reason in report.batch_failures]
+
+
+def test_a_good_batch_passes_untouched(good_batch: pd.DataFrame, good_rows: GateReport) -> None:
+    before = good_batch.copy()
+    result = _check(good_batch, good_rows)
+    assert good_rows.passed
+    assert result.passed and not result.halted and result.batch_failures == []
+    assert result.row_failures == {}
+    assert result.summary["notices"] == 40 and result.summary["history_checked"] is True
+    pd.testing.assert_frame_equal(good_batch, before)
+
+
+def test_a_volume_spike_halts(good_rows: GateReport) -> None:
+    spike = _batch(300)
+    result = _check(spike, GateReport(True, {}, [], False), history_same_hour=[10, 12, 9, 11])
+    assert result.halted and not result.passed
+    assert _rules(result) == ["volume_within_history"]
+    assert result.batch_failures[0] == (
+        "volume_within_history: 300 notices > 81.5 (3 x same-hour median 10.5 + 50)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "rule"),
+    [
+        ({"max_notices": 39}, "volume_within_max"),
+        ({"open_shipments": 60}, "volume_within_open_shipments"),
+        ({"open_shipments": 0}, "volume_within_open_shipments"),
+        ({"feed_age_hours": {"fedex": 0.5, "ups": 9.0, "dhl": float("nan")}}, "feeds_fresh"),
+        ({"feed_age_hours": {}}, "feeds_reported"),
+    ],
+)
+def test_batch_breakers_halt_with_their_name(
+    good_batch: pd.DataFrame, good_rows: GateReport, changes: dict[str, Any], rule: str
+) -> None:
+    result = _check(good_batch, good_rows, **changes)
+    assert result.halted and _rules(result) == [rule]
+
+
+def test_stale_feeds_are_named(good_batch: pd.DataFrame, good_rows: GateReport) -> None:
+    result = _check(
+        good_batch, good_rows, feed_age_hours={"fedex": 0.5, "ups": 9.0, "dhl": float("nan")}
+    )
+    assert result.batch_failures == ["feeds_fresh: feeds older than 6 h: dhl, ups"]
+
+
+def test_quarantine_share_breaker(good_batch: pd.DataFrame) -> None:
+    failing = {f"n{i}:email": ["consent_given"] for i in range(20)}  # 20 of 80 rows
+    rows = GateReport(False, failing, [], False)
+    result = _check(good_batch, rows)
+    assert result.halted and _rules(result) == ["quarantine_share_within_limit"]
+    assert result.batch_failures == ["quarantine_share_within_limit: quarantined share 0.25 > 0.2"]
+    assert _check(good_batch, rows, max_quarantine_share=0.25).passed
+
+
+def test_duplicate_recipient_per_channel_halts(
+    good_batch: pd.DataFrame, good_rows: GateReport
+) -> None:
+    batch = good_batch.copy()
+    batch.loc[batch["row_id"] == "n7:email", "recipient"] = "USER3@example.com "
+    batch.loc[batch["row_id"] == "n8:sms", "recipient"] = "user3@example.com"  # other channel: fine
+    result = _check(batch, good_rows)
+    assert _rules(result) == ["recipient_unique_per_channel"]
+    assert result.row_failures == {
+        "n3:email": ["recipient_unique_per_channel"],
+        "n7:email": ["recipient_unique_per_channel"],
+    }
+
+
+def test_history_is_skipped_only_when_there_is_none(
+    good_batch: pd.DataFrame, good_rows: GateReport
+) -> None:
+    result = _check(good_batch, good_rows, history_same_hour=[])
+    assert result.passed and result.summary["history_checked"] is False
+
+
+def test_check_batch_runs_the_row_suite_when_not_given(good_batch: pd.DataFrame) -> None:
+    batch = good_batch.copy()
+    batch.loc[batch.index < 20, "consent"] = False
+    result = _check(batch, None)
+    assert _rules(result) == ["quarantine_share_within_limit"]
+
+
+def test_every_batch_rule_is_exercised() -> None:
+    exercised = {
+        "volume_within_history",
+        "volume_within_max",
+        "volume_within_open_shipments",
+        "feeds_fresh",
+        "feeds_reported",
+        "quarantine_share_within_limit",
+        "recipient_unique_per_channel",
+    }
+    assert exercised == {rule.name for rule in BATCH_RULES}
+
+
+def test_report_html_is_readable_and_escaped() -> None:
+    result = GateReport(
+        passed=False,
+        row_failures={"n<1>:email": ["no_vague_phrasing", "consent_given"]},
+        batch_failures=["volume_within_max: 5 notices > max_notices 4 <b>"],
+        halted=True,
+        summary={"rows": 2, "note": "<script>"},
+    )
+    page = result.to_html()
+    assert "<h1>Gate report: HALTED</h1>" in page
+    assert "n&lt;1&gt;:email" in page and "&lt;script&gt;" in page and "4 &lt;b&gt;" in page
+    assert "<h3>consent_given (1)</h3>" in page and "the customer consented" in page
+    assert "<script>" not in page
