@@ -55,57 +55,57 @@ with DAG(
         return pipeline.begin_from_context(context)
 
     @task(doc_md="Load order files; poll carriers / read the drop folder; keep payloads raw.")
-    def ingest(run_id: str) -> str:
+    def ingest(oasis_run: str) -> str:
         from notify import pipeline
 
-        return pipeline.run_step("ingest", run_id)
+        return pipeline.run_step("ingest", oasis_run)
 
     @task(doc_md="Open, update and close delay episodes as of the run's time.")
-    def detect(run_id: str) -> str:
+    def detect(oasis_run: str) -> str:
         from notify import pipeline
 
-        return pipeline.run_step("detect", run_id)
+        return pipeline.run_step("detect", oasis_run)
 
     @task(doc_md="Predict the new delivery window for every open episode.")
-    def eta(run_id: str) -> str:
+    def eta(oasis_run: str) -> str:
         from notify import pipeline
 
-        return pipeline.run_step("eta", run_id)
+        return pipeline.run_step("eta", oasis_run)
 
     @task(doc_md="Decide exactly which customers are affected; record who is not and why.")
-    def target(run_id: str) -> str:
+    def target(oasis_run: str) -> str:
         from notify import pipeline
 
-        return pipeline.run_step("target", run_id)
+        return pipeline.run_step("target", oasis_run)
 
     @task(doc_md="Build one facts object per notice.")
-    def compose(run_id: str) -> str:
+    def compose(oasis_run: str) -> str:
         from notify import pipeline
 
-        return pipeline.run_step("compose", run_id)
+        return pipeline.run_step("compose", oasis_run)
 
     @task(doc_md="Render email and SMS into the outbox.")
-    def render(run_id: str) -> str:
+    def render(oasis_run: str) -> str:
         from notify import pipeline
 
-        return pipeline.run_step("render", run_id)
+        return pipeline.run_step("render", oasis_run)
 
     @task(doc_md="Great Expectations gates: quarantine bad rows, halt a bad batch.")
-    def gate(run_id: str) -> str:
+    def gate(oasis_run: str) -> str:
         from notify import pipeline
 
-        return pipeline.run_step("gate", run_id)
+        return pipeline.run_step("gate", oasis_run)
 
     @task(doc_md="Send through the exactly-once ledger.")
-    def send(run_id: str) -> str:
+    def send(oasis_run: str) -> str:
         from notify import pipeline
 
-        return pipeline.run_step("send", run_id)
+        return pipeline.run_step("send", oasis_run)
 
     @task(doc_md="Write the run report and the decisions file.")
-    def record(run_id: str) -> str:
+    def record(oasis_run: str) -> str:
         from notify import pipeline
 
-        return pipeline.run_step("record", run_id)
+        return pipeline.run_step("record", oasis_run)
 
     record(send(gate(render(compose(target(eta(detect(ingest(begin())))))))))

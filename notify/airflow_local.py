@@ -59,5 +59,7 @@ def run_dag(settings: Settings, conf: dict[str, Any]) -> tuple[str, str]:
     """Run the notifications DAG once in-process; returns (Airflow run id, final state)."""
     prepare(settings)
     dag = load_dag()
+    for task in dag.tasks:  # a local run fails fast; the scheduled DAG keeps its retries
+        task.retries = 0
     dag_run = dag.test(run_conf=conf)
     return str(dag_run.run_id), str(dag_run.state)

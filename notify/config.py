@@ -121,3 +121,15 @@ def _airflow_connection(conn_id: str) -> dict[str, str] | None:
     fields = {"host": conn.host or "", "login": conn.login or "", "password": conn.password or ""}
     fields.update({k: str(v) for k, v in extra.items()})
     return {k: v for k, v in fields.items() if v}
+
+
+def sandbox_client_settings(base_url: str) -> ClientSettings:
+    """Client settings for the local carrier sandbox (it accepts any credentials)."""
+    return ClientSettings(
+        base_url=base_url,
+        client_id="sandbox",
+        client_secret="sandbox",  # noqa: S106 - the sandbox's documented dummy credential
+        api_key="sandbox",
+        requests_per_second=1000.0,
+        timeout_seconds=30.0,
+    )

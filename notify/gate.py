@@ -254,11 +254,26 @@ def _per_row(p: _Parsed, check: Callable[..., bool], *columns: str) -> pd.Series
     return pd.Series([check(*row) for row in values], index=p.df.index, dtype=bool)
 
 
+def _names(text: object, number: str) -> bool:
+    """Whether ``number`` stands in ``text`` on its own ("O12" is not named by "O123")."""
+    if not isinstance(text, str):
+        return False
+    start = text.find(number)
+    while start >= 0:
+        end = start + len(number)
+        before = text[start - 1] if start else " "
+        after = text[end] if end < len(text) else " "
+        if not before.isalnum() and not after.isalnum():
+            return True
+        start = text.find(number, start + 1)
+    return False
+
+
 def _orders_named(email: bool, ids: object, text: object, subject: object) -> bool:
     numbers = _split(ids, ",")
-    if not numbers or not isinstance(text, str) or not all(n in text for n in numbers):
+    if not numbers or not all(_names(text, n) for n in numbers):
         return False
-    return not email or (isinstance(subject, str) and all(n in subject for n in numbers))
+    return not email or all(_names(subject, n) for n in numbers)
 
 
 def _titles_named(email: bool, titles: object, text: object) -> bool:

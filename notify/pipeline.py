@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from carriers import registry
 from notify.channels.base import Channel
 from notify.channels.file import FileChannel
-from notify.config import Settings, carrier_client_settings, load_settings
+from notify.config import Settings, carrier_client_settings, load_settings, sandbox_client_settings
 from notify.orders import load_order_files
 from notify.runs import Run, add_summary, begin_run, get_run
 from notify.stages import compose, detect, eta, gating, ingest, messages, record, send, target
@@ -57,12 +57,11 @@ def _client_for(run: Run) -> Any:
         spec = registry.get(carrier)
         if spec.make_client is None:
             raise LookupError(f"carrier {carrier!r} has no API client; use a tracking drop folder")
-        base = (
-            f"{sandbox.rstrip('/')}/asof/{quote(run.as_of.isoformat(), safe='')}"
-            if sandbox
-            else None
-        )
-        return spec.make_client(carrier_client_settings(carrier, base))
+        if not sandbox:
+            return spec.make_client(carrier_client_settings(carrier))
+        # The sandbox accepts any credentials; the as-of prefix picks the world's moment.
+        base = f"{sandbox.rstrip('/')}/asof/{quote(run.as_of.isoformat(), safe='')}"
+        return spec.make_client(sandbox_client_settings(base))
 
     return client_for
 
