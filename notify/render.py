@@ -96,6 +96,7 @@ _SMS_PLAIN = str.maketrans(
 )
 _URL_RE = re.compile(r"https?://[^\s<>\"'`{}|\\^]+\Z")
 _ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/#-]*\Z")
+_KIND_RE = re.compile(r"[a-z][a-z_]*\Z")  # names templates and a wording section
 _PLACEHOLDER_RE = re.compile(r"\{([a-z_]+)\}")
 _ISOLATED = frozenset({"name", "title"})  # placeholders holding free text typed by people
 
@@ -381,8 +382,11 @@ def _read_facts(facts: Mapping[str, Any]) -> _Notice:
     steps = _list(facts, "next_steps", "")
     if not all(isinstance(step, str) for step in steps):
         raise RenderError("facts['next_steps'] must be a list of strings")
+    kind = _str(facts, "kind", "")
+    if not _KIND_RE.match(kind):
+        raise RenderError("facts['kind'] must be a lower-case word such as 'delay'")
     return _Notice(
-        kind=_str(facts, "kind", ""),
+        kind=kind,
         locale=locale,
         zone=zone,
         brand=clean_text(_str(facts, "brand", ""), SHORT_LIMIT),

@@ -162,6 +162,13 @@ FAILING: list[tuple[str, str, tuple[str, ...], Mutation, tuple[str, ...]]] = [
         ("email", "sms"),
     ),
     (
+        "order_numbers_in_text",
+        "prefix",
+        ("email", "sms"),
+        _set(order_ids="O00012"),
+        ("email", "sms"),
+    ),
+    (
         "item_titles_in_text",
         "missing_item",
         ("email", "sms"),

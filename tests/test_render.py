@@ -6,6 +6,7 @@ Regenerate the golden files after an intended change of templates or wording wit
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import sys
@@ -331,6 +332,19 @@ def test_every_reason_and_next_step_has_wording_in_every_language() -> None:
             assert render(facts, "email").text and render(facts, "sms").text
 
 
+def test_wording_files_cover_every_plural_category_of_their_language() -> None:
+    from babel import Locale
+
+    for path in sorted((TEMPLATES / "wording").glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        categories = set(Locale.parse(path.stem).plural_form.tags) | {"other"}
+        assert data["language"] == path.stem
+        for section in ("phrases", "delay"):
+            for key, entry in data[section].items():
+                if isinstance(entry, dict):
+                    assert set(entry) == categories, (path.name, key)
+
+
 def test_render_preview_follows_the_customers_contacts() -> None:
     facts = base_facts()
     assert set(render_preview(facts)) == {"email", "sms"}
@@ -387,6 +401,7 @@ def test_a_missing_key_is_an_error_naming_it(path: tuple[Any, ...]) -> None:
         lambda f: f.update(locale="xx-??"),
         lambda f: f.update(timezone="Mars/Olympus"),
         lambda f: f.update(kind="resolved"),  # no templates for that kind yet
+        lambda f: f.update(kind="../../etc/passwd"),
         lambda f: f["orders"][0].update(tracking_url="javascript:alert(1)"),
         lambda f: f["orders"][0].update(order_id="O1\r\nBcc: x"),
         lambda f: f["orders"][0].update(promised_by="next week"),
