@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from carriers import registry
 from notify.config import Settings
+from notify.contacts import email_address, region_of, sms_number
 from notify.next_steps import next_steps
 from notify.store import schema
 
@@ -81,8 +82,8 @@ def build_facts(
         "brand": settings.brand_name,
         "customer": {
             "first_name": customer.first_name,
-            "email": customer.email,
-            "phone": customer.phone,
+            "email": email_address(customer.email),
+            "phone": sms_number(customer.phone, region_of(customer.locale)),
         },
         "orders": [
             {

@@ -14,11 +14,13 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 
+from notify.sql import query
 from notify.store import schema
 from notify.store.ops import upsert
 
 MAX_AHEAD = timedelta(days=60)
 NEXT_UPDATE = timedelta(hours=24)
+MIN_HISTORY = 30  # delivered parcels needed before a carrier's hit rate is stated
 
 
 @dataclass
@@ -47,8 +49,25 @@ def _latest_statements(engine: Engine, as_of: datetime) -> dict[tuple[str, str],
     return {(r.carrier, r.tracking_number): r for r in rows}  # newest wins
 
 
+def carrier_hit_rates(engine: Engine, as_of: datetime) -> dict[str, float]:
+    """Per carrier: the share of delivered parcels that arrived inside its stated ETA.
+
+    Only carriers with at least ``MIN_HISTORY`` delivered parcels with an ETA get a rate;
+    for the others we do not claim a confidence.
+    """
+    hits: dict[str, list[bool]] = {}
+    with engine.connect() as conn:
+        for r in conn.execute(query("carrier_eta_history"), {"as_of": as_of}):
+            if not r.eta_earliest or not r.eta_latest:
+                continue
+            day = str(r.delivered_local)[:10]
+            hits.setdefault(r.carrier, []).append(r.eta_earliest[:10] <= day <= r.eta_latest[:10])
+    return {c: sum(h) / len(h) for c, h in hits.items() if len(h) >= MIN_HISTORY}
+
+
 def predict(engine: Engine, *, run_id: str, as_of: datetime) -> EtaResult:
     out = EtaResult()
+    rates = carrier_hit_rates(engine, as_of)
     ep = schema.delay_episodes
     with engine.connect() as conn:
         episodes = conn.execute(
@@ -71,7 +90,7 @@ def predict(engine: Engine, *, run_id: str, as_of: datetime) -> EtaResult:
                     earliest=earliest.isoformat(),
                     latest=latest.isoformat(),
                     most_likely=earliest.isoformat(),
-                    confidence=None,
+                    confidence=rates.get(e.carrier),
                     method="carrier_stated",
                     next_update_by=None,
                 )

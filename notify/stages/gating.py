@@ -15,10 +15,11 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import func, select, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from notify import decisions
 from notify.config import Settings
+from notify.contacts import email_address, region_of, sms_number
 from notify.runs import Run, run_folder
 from notify.sql import query
 from notify.store import schema
@@ -43,57 +44,37 @@ def _aware(value: Any) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _owned_orders(conn: Connection, facts: dict[str, Any]) -> bool:
-    ids = [o["order_id"] for o in facts["orders"]]
-    o = schema.orders
-    owners = conn.execute(select(o.c.customer_id).where(o.c.order_id.in_(ids))).scalars().all()
-    return len(owners) == len(ids) and set(owners) == {facts["customer_id"]}
-
-
-def _evidence(conn: Connection, plan: dict[str, Any], as_of: datetime) -> tuple[float, bool]:
-    ep, ev = schema.delay_episodes, schema.tracking_events
-    ids = sorted({p[2] for p in plan["core"]["parcels"]})
-    episodes = conn.execute(select(ep).where(ep.c.episode_id.in_(ids))).all()
-    still_open = len(episodes) == len(ids) and all(e.closed_at is None for e in episodes)
-    newest = None
-    for e in episodes:
-        at = conn.execute(
-            select(func.max(ev.c.occurred_at)).where(
-                ev.c.carrier == e.carrier,
-                ev.c.tracking_number == e.tracking_number,
-                ev.c.occurred_at <= as_of,
-            )
-        ).scalar()
-        if at is not None and (newest is None or _aware(at) > newest):
-            newest = _aware(at)
-    age = (as_of - newest).total_seconds() / 3600 if newest else float("inf")
-    return age, still_open
+def _hours_since(value: Any, as_of: datetime) -> float:
+    return (as_of - _aware(value)).total_seconds() / 3600 if value else float("inf")
 
 
 def staged_frame(engine: Engine, run: Run, settings: Settings) -> pd.DataFrame:
     """One row per staged (notice, channel), with everything the gate checks."""
-    ob, n = schema.outbox, schema.notices
+    ob, n, c = schema.outbox, schema.notices, schema.customers
     with engine.connect() as conn:
         staged = conn.execute(
-            select(ob, n.c.facts, n.c.plan)
+            select(
+                ob, n.c.facts, c.c.email, c.c.phone, c.c.locale, c.c.email_opt_in, c.c.sms_opt_in
+            )
             .join(n, n.c.notice_id == ob.c.notice_id)
+            .join(c, c.c.customer_id == ob.c.customer_id)
             .where(ob.c.run_id == run.run_id, ob.c.state == "staged")
         ).all()
-        contacts = {
-            r.notice_id: r for r in conn.execute(query("notice_evidence"), {"run_id": run.run_id})
-        }
-        rows = [_gate_row(conn, r, contacts[r.notice_id], run, settings) for r in staged]
-    return pd.DataFrame(rows)
+        params = {"run_id": run.run_id, "as_of": run.as_of}
+        evidence = {r.notice_id: r for r in conn.execute(query("notice_evidence"), params)}
+    return pd.DataFrame([_gate_row(r, evidence[r.notice_id], run, settings) for r in staged])
 
 
-def _gate_row(
-    conn: Connection, r: Any, contact: Any, run: Run, settings: Settings
-) -> dict[str, Any]:
-    facts, plan = json.loads(r.facts), json.loads(r.plan)
+def _gate_row(r: Any, evidence: Any, run: Run, settings: Settings) -> dict[str, Any]:
+    facts = json.loads(r.facts)
     eta = facts["eta"] or {}
-    own = contact.email if r.channel == "email" else contact.phone
-    consent = contact.email_opt_in if r.channel == "email" else contact.sms_opt_in
-    age, still_open = _evidence(conn, plan, run.as_of)
+    # The recipient must be the customer's own current contact, normalised the same way.
+    own = (
+        email_address(r.email) if r.channel == "email" else sms_number(r.phone, region_of(r.locale))
+    )
+    consent = r.email_opt_in if r.channel == "email" else r.sms_opt_in
+    heard = [v for v in (evidence.last_polled, evidence.last_event) if v]
+    age = min(_hours_since(v, run.as_of) for v in heard) if heard else float("inf")
     return {
         "row_id": f"{r.notice_id}:{r.channel}",
         "notice_id": r.notice_id,
@@ -113,11 +94,11 @@ def _gate_row(
         "promised_by": min(o["promised_by"] for o in facts["orders"]),
         "as_of_date": run.as_of.astimezone(UTC).date().isoformat(),
         "max_window_days": settings.max_eta_window_days,
-        "recipient_is_customer": bool(own) and r.recipient == own and _owned_orders(conn, facts),
+        "recipient_is_customer": bool(own) and r.recipient == own and bool(evidence.owned),
         "consent": bool(consent),
         "evidence_age_hours": age,
         "freshness_limit_hours": settings.freshness_hours,
-        "episode_open": still_open,
+        "episode_open": bool(evidence.episodes_open),
     }
 
 

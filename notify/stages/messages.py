@@ -14,6 +14,7 @@ from jinja2 import TemplateError
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 
+from notify import decisions
 from notify.store import schema
 from notify.store.ops import upsert
 
@@ -76,7 +77,7 @@ def stage_messages(engine: Engine, *, run_id: str) -> RenderResult:
             .where(rn.c.run_id == run_id)
             .order_by(n.c.notice_id)
         ).all()
-    rows = []
+    rows, refused = [], []
     for notice in notices:
         facts = json.loads(notice.facts)
         for channel in json.loads(notice.channels):
@@ -85,9 +86,12 @@ def stage_messages(engine: Engine, *, run_id: str) -> RenderResult:
             out.by_channel[channel] = out.by_channel.get(channel, 0) + 1
             if row["state"] == "quarantined":
                 out.render_errors += 1
+                reason = json.loads(row["reasons"])[0]
+                refused.append(decisions.for_notice(run_id, facts, channel, "quarantined", reason))
             else:
                 out.staged += 1
     with engine.begin() as conn:
         conn.execute(delete(schema.outbox).where(schema.outbox.c.run_id == run_id))
         upsert(conn, schema.outbox, rows, ["run_id", "notice_id", "channel"])
+        decisions.record(conn, refused)
     return out

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 
+from notify.contacts import email_address, region_of, sms_number
 from notify.rules import DEFAULT_RULES, DetectionRules
 from notify.sql import query
 from notify.store import schema
@@ -67,13 +68,22 @@ def suppression(row: Any, rules: DetectionRules) -> str | None:
     return None
 
 
-def channels_for(row: Any) -> list[str]:
-    chosen = []
-    if row.email and row.email_opt_in:
+def channels_for(row: Any) -> tuple[list[str], str]:
+    """The channels this customer can be reached on, and why not when there are none."""
+    chosen, why = [], []
+    if not row.email_opt_in:
+        why.append("no email consent")
+    elif email_address(row.email) is None:
+        why.append("no valid email address" if row.email else "no email address")
+    else:
         chosen.append("email")
-    if row.phone and row.sms_opt_in:
+    if not row.sms_opt_in:
+        why.append("no SMS consent")
+    elif sms_number(row.phone, region_of(row.locale)) is None:
+        why.append("no SMS-capable phone number" if row.phone else "no phone number")
+    else:
         chosen.append("sms")
-    return chosen
+    return chosen, "; ".join(why)
 
 
 def notice_eta(rows: list[Any]) -> dict[str, Any]:
@@ -137,6 +147,7 @@ def target(
     decisions: list[dict[str, Any]] = []
     notices: list[dict[str, Any]] = []
     links: list[dict[str, Any]] = []
+    parcels: list[dict[str, Any]] = []
     with engine.connect() as conn:
         rows = conn.execute(query("affected"), {"run_id": run_id, "as_of": as_of}).all()
     out.candidates = len(rows)
@@ -151,13 +162,10 @@ def target(
                 affected.append(row)
         if not affected:
             continue
-        channels = channels_for(affected[0])
+        channels, why_not = channels_for(affected[0])
         if not channels:
             out.no_channel += 1
-            decisions.extend(
-                _decision(run_id, r, "no_channel", "no consented email or phone", now)
-                for r in affected
-            )
+            decisions.extend(_decision(run_id, r, "no_channel", why_not, now) for r in affected)
             continue
         core = _core(customer_id, affected)
         nid = notice_id(core)
@@ -172,6 +180,10 @@ def target(
             }
         )
         links.append({"run_id": run_id, "notice_id": nid, "channels": json.dumps(channels)})
+        parcels.extend(
+            {"notice_id": nid, "order_id": o, "shipment_id": s, "episode_id": e}
+            for o, s, e in core["parcels"]
+        )
     out.notices = len(notices)
     with engine.begin() as conn:
         for table in (schema.decisions, schema.run_notices):
@@ -180,4 +192,5 @@ def target(
         upsert(conn, schema.decisions, decisions, key)
         upsert(conn, schema.notices, notices, ["notice_id"], update=[])
         upsert(conn, schema.run_notices, links, ["run_id", "notice_id"])
+        upsert(conn, schema.notice_parcels, parcels, ["notice_id", "order_id", "shipment_id"])
     return out

@@ -216,6 +216,15 @@ notices = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
+notice_parcels = Table(
+    "notice_parcels",
+    metadata,
+    Column("notice_id", ID, primary_key=True),
+    Column("order_id", ID, primary_key=True),
+    Column("shipment_id", ID, primary_key=True),
+    Column("episode_id", ID, nullable=False, index=True),
+)
+
 run_notices = Table(
     "run_notices",
     metadata,

@@ -96,6 +96,21 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("run_id", "episode_id", name=op.f("pk_eta_predictions")),
     )
     op.create_table(
+        "notice_parcels",
+        sa.Column("notice_id", sa.String(length=64), nullable=False),
+        sa.Column("order_id", sa.String(length=64), nullable=False),
+        sa.Column("shipment_id", sa.String(length=64), nullable=False),
+        sa.Column("episode_id", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "notice_id", "order_id", "shipment_id", name=op.f("pk_notice_parcels")
+        ),
+    )
+    with op.batch_alter_table("notice_parcels", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_notice_parcels_episode_id"), ["episode_id"], unique=False
+        )
+
+    op.create_table(
         "notices",
         sa.Column("notice_id", sa.String(length=64), nullable=False),
         sa.Column("customer_id", sa.String(length=64), nullable=False),
@@ -354,6 +369,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_notices_customer_id"))
 
     op.drop_table("notices")
+    with op.batch_alter_table("notice_parcels", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_notice_parcels_episode_id"))
+
+    op.drop_table("notice_parcels")
     op.drop_table("eta_predictions")
     with op.batch_alter_table("delay_episodes", schema=None) as batch_op:
         batch_op.drop_index("ix_delay_episodes_tracking")
