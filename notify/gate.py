@@ -41,6 +41,7 @@ NEXT_UPDATE_MAX_DAYS = 7
 HISTORY_FACTOR = 3.0
 HISTORY_SLACK = 50
 MAX_OPEN_SHARE = 0.5
+MIN_QUARANTINED_TO_HALT = 5
 REPORT_ROW_LIMIT = 50
 
 ROW_COLUMNS = (
@@ -596,14 +597,20 @@ class _BatchMetrics:
     open_share: float
     history_median: float | None
     history_limit: float | None
+    quarantined: int
     quarantine_share: float
+    quarantine_checked: bool
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 
 def _batch_metrics(
-    staged: pd.DataFrame, open_shipments: int, history: Sequence[int], quarantined: int
+    staged: pd.DataFrame,
+    open_shipments: int,
+    history: Sequence[int],
+    quarantined: int,
+    min_quarantined: int,
 ) -> _BatchMetrics:
     notices = int(staged["notice_id"].nunique()) if len(staged) else 0
     share = notices / open_shipments if open_shipments > 0 else (math.inf if notices else 0.0)
@@ -615,7 +622,9 @@ def _batch_metrics(
         open_share=share,
         history_median=median,
         history_limit=limit,
+        quarantined=quarantined,
         quarantine_share=quarantined / len(staged) if len(staged) else 0.0,
+        quarantine_checked=quarantined >= min_quarantined,
     )
 
 
@@ -651,13 +660,16 @@ def _batch_runs(
             "open_share",
             max_value=limits["max_open_share"],
         ),
-        _expectation(
-            "quarantine_share_within_limit",
-            between,
-            "quarantine_share",
-            max_value=limits["max_quarantine_share"],
-        ),
     ]
+    if metrics.quarantine_checked:
+        volume.append(
+            _expectation(
+                "quarantine_share_within_limit",
+                between,
+                "quarantine_share",
+                max_value=limits["max_quarantine_share"],
+            )
+        )
     if metrics.history_limit is not None:
         volume.append(
             _expectation(
@@ -713,7 +725,8 @@ _REASONS: dict[str, Callable[[_Outcome, _BatchMetrics, Mapping[str, float]], str
         f"({HISTORY_FACTOR:g} x same-hour median {m.history_median:g} + {HISTORY_SLACK})"
     ),
     "quarantine_share_within_limit": lambda o, m, lim: (
-        f"quarantined share {m.quarantine_share:.2f} > {lim['max_quarantine_share']:g}"
+        f"{m.quarantined} rows quarantined, share {m.quarantine_share:.2f} > "
+        f"{lim['max_quarantine_share']:g}"
     ),
     "recipient_unique_per_channel": lambda o, m, lim: (
         f"{len(o.unexpected)} rows share a recipient on one channel"
@@ -738,13 +751,17 @@ def check_batch(
     feed_age_hours: dict[str, float],
     freshness_limit_hours: float,
     max_open_share: float = MAX_OPEN_SHARE,
+    min_quarantined_to_halt: int = MIN_QUARANTINED_TO_HALT,
     row_report: GateReport | None = None,
 ) -> GateReport:
     """Validate the batch as a whole; any failure halts it for an operator's decision.
 
-    ``row_report`` is this batch's ``check_rows`` result (run here when not given): the
-    quarantined share is the share of rows it failed. With no same-hour history yet the
-    history breaker is not evaluated (the summary says so); the other breakers still are.
+    ``row_report`` is this batch's ``check_rows`` result (run here when not given; pass it
+    to avoid validating the rows twice): the quarantined share is the share of rows it
+    failed. Two breakers are not evaluated when they cannot mean anything, and the summary
+    says so: the history breaker without same-hour history, and the quarantine-share breaker
+    below ``min_quarantined_to_halt`` quarantined rows (one bad row of three is a row problem
+    that quarantine already handles, not a systemic fault).
     """
     started = time.perf_counter()
     missing = [
@@ -753,7 +770,13 @@ def check_batch(
     if missing:
         raise ValueError(f"staged frame lacks columns: {', '.join(missing)}")
     rows = row_report if row_report is not None else check_rows(staged)
-    metrics = _batch_metrics(staged, open_shipments, history_same_hour, len(rows.row_failures))
+    metrics = _batch_metrics(
+        staged,
+        open_shipments,
+        history_same_hour,
+        len(rows.row_failures),
+        min_quarantined_to_halt,
+    )
     limits = {
         "max_notices": float(max_notices),
         "max_open_share": float(max_open_share),

@@ -475,8 +475,20 @@ def test_quarantine_share_breaker(good_batch: pd.DataFrame) -> None:
     rows = GateReport(False, failing, [], False)
     result = _check(good_batch, rows)
     assert result.halted and _rules(result) == ["quarantine_share_within_limit"]
-    assert result.batch_failures == ["quarantine_share_within_limit: quarantined share 0.25 > 0.2"]
+    assert result.batch_failures == [
+        "quarantine_share_within_limit: 20 rows quarantined, share 0.25 > 0.2"
+    ]
     assert _check(good_batch, rows, max_quarantine_share=0.25).passed
+
+
+def test_a_few_quarantined_rows_in_a_small_batch_do_not_halt(good_batch: pd.DataFrame) -> None:
+    small = good_batch.iloc[:6]  # 3 notices, 6 rows; 2 quarantined is a share of 0.33
+    rows = GateReport(False, {"n0:email": ["cause_known"], "n1:sms": ["consent_given"]}, [], False)
+    result = _check(small, rows)
+    assert result.passed and result.summary["quarantine_checked"] is False
+    assert _rules(_check(small, rows, min_quarantined_to_halt=2)) == [
+        "quarantine_share_within_limit"
+    ]
 
 
 def test_duplicate_recipient_per_channel_halts(
