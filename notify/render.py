@@ -284,7 +284,7 @@ class _Eta:
     earliest: date
     latest: date
     most_likely: date
-    confidence: float
+    confidence: float | None  # None: too little history to claim one, so none is stated
 
 
 @dataclass(frozen=True)
@@ -336,13 +336,21 @@ def _read_eta(raw: Any) -> _Eta | None:
         earliest=_date(raw, "earliest", "['eta']"),
         latest=_date(raw, "latest", "['eta']"),
         most_likely=_date(raw, "most_likely", "['eta']"),
-        confidence=_number(raw, "confidence", "['eta']"),
+        confidence=_confidence(raw),
     )
-    if not eta.earliest <= eta.most_likely <= eta.latest or not 0.0 <= eta.confidence <= 1.0:
+    in_range = eta.confidence is None or 0.0 <= eta.confidence <= 1.0
+    if not eta.earliest <= eta.most_likely <= eta.latest or not in_range:
         raise RenderError(
             "facts['eta'] needs earliest <= most_likely <= latest, 0 <= confidence <= 1"
         )
     return eta
+
+
+def _confidence(raw: Any) -> float | None:
+    """The key must be there; ``None`` is the composer saying it has no measured confidence."""
+    if _get(raw, "confidence", "['eta']") is None:
+        return None
+    return _number(raw, "confidence", "['eta']")
 
 
 def _read_next_update(raw: Any, zone: ZoneInfo) -> datetime | None:
@@ -532,10 +540,11 @@ def _eta_values(notice: _Notice, w: _Wording, fmt: _Formatter) -> dict[str, str]
             "eta_short": "",
             "update_short": fmt.moment(notice.next_update_by, short=True),
         }
+    sure = fmt.percent(eta.confidence) if eta.confidence is not None else None
     if eta.earliest == eta.latest:
         text = w.fill("phrases", "eta_day", date=fmt.long_date(eta.earliest))
         short = fmt.short_date(eta.earliest)
-        detail = w.fill("phrases", "confidence_day", percent=fmt.percent(eta.confidence))
+        detail = w.fill("phrases", "confidence_day", percent=sure) if sure else ""
     else:
         text = w.fill(
             "phrases",
@@ -549,12 +558,9 @@ def _eta_values(notice: _Notice, w: _Wording, fmt: _Formatter) -> dict[str, str]
             earliest=fmt.short_date(eta.earliest),
             latest=fmt.short_date(eta.latest),
         )
-        detail = " ".join(
-            (
-                w.fill("phrases", "eta_most_likely", date=fmt.long_date(eta.most_likely)),
-                w.fill("phrases", "confidence_window", percent=fmt.percent(eta.confidence)),
-            )
-        )
+        detail = w.fill("phrases", "eta_most_likely", date=fmt.long_date(eta.most_likely))
+        if sure:
+            detail += " " + w.fill("phrases", "confidence_window", percent=sure)
     return {"eta_text": text, "eta_detail": detail, "eta_short": short, "update_short": ""}
 
 

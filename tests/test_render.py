@@ -291,6 +291,18 @@ def test_single_day_and_locale_date_styles() -> None:
     )
 
 
+def test_an_eta_without_measured_confidence_states_none() -> None:
+    facts = _cause("customs", ["nothing_to_do"], "2026-11-24")
+    facts["eta"]["confidence"] = None
+    message = render(facts, "email")
+    assert "\nTuesday, November 24\n\nWhy it is late:" in message.text
+    assert "confident" not in message.text and "confident" not in str(message.html)
+    window = base_facts()
+    window["eta"]["confidence"] = None
+    text = render(window, "email").text
+    assert "Most likely Tuesday, November 24.\n" in text and "confident" not in text
+
+
 def test_unknown_eta_says_when_the_next_update_comes_in_the_customers_zone() -> None:
     message = render(_unknown_eta(_cause("no_scan", ["we_will_update"])), "email")
     # the subject is one plain line: the narrow no-break space CLDR puts before PM is a space
