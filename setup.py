@@ -1,12 +1,14 @@
 """Oasis: proactive, honest delivery-delay notifications built on Apache Airflow."""
 
+from pathlib import Path
+
 from setuptools import find_packages, setup
 
 setup(
     name="oasis-notify",
     version="0.1.0",
     description="Delay notices with a real ETA, cause and next step, sent only to the affected.",
-    long_description=open("README.md", encoding="utf-8").read(),
+    long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
     packages=find_packages(include=["carriers", "carriers.*", "notify", "notify.*"]),
@@ -37,7 +39,15 @@ setup(
         "tzdata",
     ],
     extras_require={
-        "dev": ["pytest", "pytest-timeout", "hypothesis", "ruff", "mypy", "types-requests", "aiosmtpd"],
+        "dev": [
+            "pytest",
+            "pytest-timeout",
+            "hypothesis",
+            "ruff",
+            "mypy",
+            "types-requests",
+            "aiosmtpd",
+        ],
     },
     entry_points={"console_scripts": ["oasis=notify.cli:main"]},
 )

@@ -64,9 +64,7 @@ class SandboxCodec(Protocol):
         """The tracking numbers asked for, or None when the request is not ours."""
         ...
 
-    def respond(
-        self, found: Sequence[TrackingResult], missing: Sequence[str]
-    ) -> tuple[int, bytes]:
+    def respond(self, found: Sequence[TrackingResult], missing: Sequence[str]) -> tuple[int, bytes]:
         """HTTP status and body for these results (and numbers the world does not know)."""
         ...
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from carriers.models import Location
 
+# fmt: off
 # Dominant zone per US state / territory (states split between zones use the zone where
 # most of their population lives).
 US_STATE_ZONES: dict[str, str] = {
@@ -73,6 +74,9 @@ COUNTRY_ZONES: dict[str, str] = {
     "RO": "Europe/Bucharest", "BG": "Europe/Sofia", "HR": "Europe/Zagreb",
     "SI": "Europe/Ljubljana", "RS": "Europe/Belgrade", "UA": "Europe/Kyiv",
 }
+
+
+# fmt: on
 
 
 def zone_for(location: Location | None) -> ZoneInfo | None:

@@ -39,13 +39,10 @@ def run_summary(engine: Engine, run_id: str, settings: Settings) -> dict[str, An
                 select(schema.runs.c.summary).where(schema.runs.c.run_id == run_id)
             ).scalar_one()
         )
-        by_decision = dict(
-            conn.execute(
-                select(d.c.decision, func.count())
-                .where(d.c.run_id == run_id)
-                .group_by(d.c.decision)
-            ).all()
-        )
+        counted = conn.execute(
+            select(d.c.decision, func.count()).where(d.c.run_id == run_id).group_by(d.c.decision)
+        ).all()
+        by_decision: dict[str, int] = {str(k): int(v) for k, v in counted}
         notified = conn.execute(
             select(func.count(func.distinct(d.c.customer_id))).where(
                 d.c.run_id == run_id, d.c.decision == "sent"
