@@ -46,6 +46,8 @@ class Settings:
     tracking_url_template: str = "https://shop.example.com/orders/{order_id}/tracking"
     brand_name: str = "Oasis Demo Shop"
     sender_email: str = "updates@example.com"
+    templates_dir: Path = Path(__file__).resolve().parent.parent / "templates"
+    default_locale: str = "en-US"
 
     @property
     def runs_dir(self) -> Path:
@@ -76,6 +78,10 @@ def load_settings() -> Settings:
         ),
         brand_name=_env("OASIS_BRAND_NAME", "Oasis Demo Shop"),
         sender_email=_env("OASIS_SENDER_EMAIL", "updates@example.com"),
+        templates_dir=Path(
+            _env("OASIS_TEMPLATES_DIR", str(Path(__file__).resolve().parent.parent / "templates"))
+        ).resolve(),
+        default_locale=_env("OASIS_DEFAULT_LOCALE", "en-US"),
     )
 
 

@@ -120,8 +120,10 @@ def compose_step(run_id: str) -> dict[str, Any]:
 
 
 def render_step(run_id: str) -> dict[str, Any]:
-    _, engine = _store()
-    result = messages.stage_messages(engine, run_id=run_id).to_dict()
+    settings, engine = _store()
+    result = messages.stage_messages(
+        engine, run_id=run_id, templates=settings.templates_dir
+    ).to_dict()
     add_summary(engine, run_id, "render", result)
     return result
 

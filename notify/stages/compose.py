@@ -60,6 +60,16 @@ def _localize(value: Any, zone: str | None) -> str | None:
     return at.astimezone(ZoneInfo(zone or "UTC")).isoformat(timespec="minutes")
 
 
+def message_locale(locale: str | None, settings: Settings) -> str:
+    """The customer's locale when we have wording in its language, else the default one."""
+    from notify.render import supported_languages
+
+    language = (locale or "").replace("_", "-").split("-")[0].lower()
+    if language in supported_languages(settings.templates_dir):
+        return str(locale)
+    return settings.default_locale
+
+
 def build_facts(
     notice_id: str,
     stored: dict[str, Any],
@@ -77,7 +87,7 @@ def build_facts(
         "customer_id": customer.customer_id,
         "shipment_ids": sorted({sid for ids in by_order.values() for sid in ids}),
         "kind": "delay",
-        "locale": customer.locale,
+        "locale": message_locale(customer.locale, settings),
         "timezone": customer.timezone or "UTC",
         "brand": settings.brand_name,
         "customer": {

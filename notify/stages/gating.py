@@ -139,6 +139,7 @@ def gate(engine: Engine, *, run: Run, settings: Settings, open_shipments: int) -
         max_notices=int(run.params.get("max_notices") or settings.max_notices),
         feed_age_hours=_feed_ages(engine, run.as_of),
         freshness_limit_hours=settings.freshness_hours,
+        row_report=rows_report,
     )
     out.halted = batch_report.halted
     out.batch_failures = list(batch_report.batch_failures)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from jinja2 import TemplateError
@@ -34,7 +35,9 @@ def _recipient(facts: dict[str, Any], channel: str) -> str:
     return str(customer["email"] if channel == "email" else customer["phone"])
 
 
-def _row(run_id: str, notice: Any, facts: dict[str, Any], channel: str) -> dict[str, Any]:
+def _row(
+    run_id: str, notice: Any, facts: dict[str, Any], channel: str, templates: Path
+) -> dict[str, Any]:
     from notify.render import render
 
     base = {
@@ -45,7 +48,7 @@ def _row(run_id: str, notice: Any, facts: dict[str, Any], channel: str) -> dict[
         "recipient": _recipient(facts, channel),
     }
     try:
-        message = render(facts, channel)
+        message = render(facts, channel, templates_dir=templates)
     except (TemplateError, KeyError, ValueError, TypeError) as exc:
         return base | {
             "subject": None,
@@ -67,7 +70,7 @@ def _row(run_id: str, notice: Any, facts: dict[str, Any], channel: str) -> dict[
     }
 
 
-def stage_messages(engine: Engine, *, run_id: str) -> RenderResult:
+def stage_messages(engine: Engine, *, run_id: str, templates: Path) -> RenderResult:
     out = RenderResult()
     n, rn = schema.notices, schema.run_notices
     with engine.connect() as conn:
@@ -81,7 +84,7 @@ def stage_messages(engine: Engine, *, run_id: str) -> RenderResult:
     for notice in notices:
         facts = json.loads(notice.facts)
         for channel in json.loads(notice.channels):
-            row = _row(run_id, notice, facts, channel)
+            row = _row(run_id, notice, facts, channel, templates)
             rows.append(row)
             out.by_channel[channel] = out.by_channel.get(channel, 0) + 1
             if row["state"] == "quarantined":
