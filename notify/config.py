@@ -139,3 +139,11 @@ def sandbox_client_settings(base_url: str) -> ClientSettings:
         requests_per_second=1000.0,
         timeout_seconds=30.0,
     )
+
+
+def webhook_secrets() -> dict[str, str | None]:
+    """Webhook signing secrets per aggregator (None when not configured)."""
+    return {
+        "easypost": os.environ.get("OASIS_EASYPOST_WEBHOOK_SECRET") or None,
+        "aftership": os.environ.get("OASIS_AFTERSHIP_WEBHOOK_SECRET") or None,
+    }
