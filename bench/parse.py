@@ -200,6 +200,7 @@ def generate(spec: CarrierSpec, payloads: int, k: int, seed: int) -> list[Payloa
     if not pairs:
         raise RuntimeError(f"{spec.name}: the sandbox codec round-trips no status at all")
     rng = random.Random(f"{seed}:{spec.name}")
+    rng.shuffle(pairs)  # cycled through, so every pair appears once per len(pairs) parcels
     per_body = batch_size(spec.name)
     template = _NUMBER_FORMATS.get(spec.name, "BENCH{:012d}")
     out: list[Payload] = []
