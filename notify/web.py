@@ -24,7 +24,9 @@ Each delivery goes through the same steps:
      "parse_error": false}``. A replay of the same body is 200 with ``new_events`` 0. An
      authentic body our parser cannot read is kept with its parse error and still answered
      200 with ``"parse_error": true``: the sender retrying it would not help, and the stored
-     body can be parsed again later.
+     body can be parsed again later. If the same body was rejected before (say its
+     signature header was lost on the way), that rejected row is dropped first so the body
+     is stored once, with its real parse status.
 
 A feed whose secret is not configured answers 503 naming the setting to set. Bad input
 never causes a 5xx. Log lines name the feed, the reason and the payload id, never the body
@@ -34,6 +36,7 @@ or anything from it.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -41,7 +44,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 import uvicorn
-from sqlalchemy import text
+from sqlalchemy import delete, text
 from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -53,7 +56,7 @@ from carriers.aftership import webhook as aftership_webhook
 from carriers.easypost import webhook as easypost_webhook
 from carriers.webhooks import DEFAULT_MAX_AGE, RejectReason, WebhookRejected
 from notify.stages.ingest import _store_raw, ingest_payload
-from notify.store import open_store
+from notify.store import open_store, schema
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +128,7 @@ class _Receiver:
             self.feed.verify(body, headers, secret, now=now, max_age=self.max_age)
         except WebhookRejected as exc:
             return self.reject(body, exc, now)
+        self.forget_rejection(body)
         result = ingest_payload(
             self.engine,
             body,
@@ -148,6 +152,19 @@ class _Receiver:
                 "parse_error": result.parse_errors > 0,
             }
         )
+
+    def forget_rejection(self, body: bytes) -> None:
+        """Drop an earlier rejected copy of this body, so the accepted one is stored fresh.
+
+        A rejected row has nothing parsed from it and nothing refers to it. Without this,
+        ``ingest_payload`` would find the body already stored and leave it marked rejected.
+        """
+        raw = schema.raw_payloads
+        digest = hashlib.sha256(body).hexdigest()
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(raw).where(raw.c.sha256 == digest, raw.c.parse_status == "rejected")
+            )
 
     def reject(self, body: bytes, exc: WebhookRejected, now: datetime) -> Response:
         with self.engine.begin() as conn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -136,6 +137,32 @@ def test_missing_signature_header_is_refused(sqlite_engine):
     assert (status, body) == ("rejected", AFTERSHIP_BODY)
     assert error is not None and error.startswith("missing_signature")
     assert _count(sqlite_engine, schema.tracking_events) == 0
+
+
+def test_body_rejected_first_then_accepted_is_stored_once_as_parsed(engine):
+    client = _client(engine, EASYPOST_NOW)
+    assert client.post("/webhooks/easypost", content=EASYPOST_BODY).status_code == 401
+    assert [row[1] for row in _raw_rows(engine)] == ["rejected"]
+    answer = client.post(
+        "/webhooks/easypost", content=EASYPOST_BODY, headers=_easypost_headers(EASYPOST_BODY)
+    )
+    assert answer.status_code == 200
+    assert answer.json()["new_events"] == _count(engine, schema.tracking_events) > 0
+    assert _raw_rows(engine) == [("easypost", "parsed", None, EASYPOST_BODY)]
+
+
+def test_logs_carry_no_body_or_parcel_data(sqlite_engine, caplog):
+    client = _client(sqlite_engine, EASYPOST_NOW)
+    with caplog.at_level(logging.DEBUG, logger="notify"):
+        headers = _easypost_headers(EASYPOST_BODY)
+        client.post("/webhooks/easypost", content=EASYPOST_BODY, headers=headers)
+        client.post("/webhooks/easypost", content=EASYPOST_BODY + b" ", headers=headers)
+    messages = [record.getMessage() for record in caplog.records]
+    assert any("accepted" in m for m in messages)
+    assert any("rejected (bad_signature)" in m for m in messages)
+    for message in messages:
+        for private in ("ORLANDO", "32809", "trk_1", "user_1", "tracker.updated"):
+            assert private not in message
 
 
 @pytest.mark.parametrize(
