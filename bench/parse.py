@@ -297,7 +297,8 @@ def bench_samples(repeats: int, folder: Path = SAMPLES) -> Iterator[dict[str, An
             spec.parse(body)  # warm-up; a sample that cannot be read fails loudly here
         step = _timed_parse(f"samples:{name}:{fmt}", spec.parse, bodies, repeats)
         results = sum(len(spec.parse(b)) for b in bodies) * repeats
-        yield _row(name, f"{len(bodies)} {fmt} samples", step, bodies, results)
+        plural = "s" if len(bodies) != 1 else ""
+        yield _row(name, f"{len(bodies)} {fmt} sample{plural}", step, bodies, results)
 
 
 def run(payloads: int, k: int, seed: int, sample_repeats: int) -> list[dict[str, Any]]:
