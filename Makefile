@@ -28,8 +28,10 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+## Pipeline stages on a 100k-order world, then carrier parse throughput (tables + JSON).
 bench: venv
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.parse
 
 golden: venv
 	$(BIN)/python -m tests.golden

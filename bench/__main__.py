@@ -45,6 +45,7 @@ def _dag_import_seconds() -> float:
 def _direct_payloads(world_dir: Path, as_of: datetime) -> Iterator[Any]:
     """Every active parcel's tracking, encoded by its carrier's sandbox codec (FedEx: 30/body)."""
     from carriers import registry
+    from bench.parse import batch_size
     from carriers.sandbox import SandboxWorld
     from notify.stages.ingest import Payload
 
@@ -53,7 +54,7 @@ def _direct_payloads(world_dir: Path, as_of: datetime) -> Iterator[Any]:
         spec = registry.get(carrier)
         if spec.sandbox is None:
             continue
-        size = 30 if carrier == "fedex" else 1
+        size = batch_size(carrier)
         numbers = world.tracking_numbers(carrier)
         for i in range(0, len(numbers), size):
             found = [world.tracking(carrier, n, as_of) for n in numbers[i : i + size]]

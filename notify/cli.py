@@ -124,6 +124,12 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return sandbox_main(args.rest)
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from notify.web import serve
+
+    return serve(args.rest)
+
+
 def cmd_carriers_parse(args: argparse.Namespace) -> int:
     from carriers import registry
     from carriers.models import PayloadError
@@ -191,6 +197,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sandbox.add_argument("rest", nargs=argparse.REMAINDER)
     sandbox.set_defaults(func=cmd_sandbox)
+
+    serve = sub.add_parser("serve", help="receive EasyPost/AfterShip webhooks", add_help=False)
+    serve.add_argument("rest", nargs=argparse.REMAINDER)
+    serve.set_defaults(func=cmd_serve)
 
     carriers = sub.add_parser("carriers", help="carrier tools")
     carriers_sub = carriers.add_subparsers(dest="carriers_command", required=True)
