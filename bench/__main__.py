@@ -44,8 +44,8 @@ def _dag_import_seconds() -> float:
 
 def _direct_payloads(world_dir: Path, as_of: datetime) -> Iterator[Any]:
     """Every active parcel's tracking, encoded by its carrier's sandbox codec (FedEx: 30/body)."""
-    from carriers import registry
     from bench.parse import batch_size
+    from carriers import registry
     from carriers.sandbox import SandboxWorld
     from notify.stages.ingest import Payload
 
