@@ -17,6 +17,8 @@ The signature is always checked first, so an unsigned or forged body is never pa
 
 from __future__ import annotations
 
+import hmac
+import json
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -55,6 +57,30 @@ def require_secret(secret: str) -> None:
     """Refuse to verify with an empty secret: anyone can sign with an empty key."""
     if not secret:
         raise ValueError("no webhook secret configured; refusing to verify webhooks without one")
+
+
+def sent_signature(headers: Mapping[str, str], name: str) -> str:
+    """The stripped signature in header ``name``; ``missing_signature`` if absent or empty."""
+    sent = (header(headers, name) or "").strip()
+    if not sent:
+        raise WebhookRejected(RejectReason.MISSING_SIGNATURE, f"no {name} header")
+    return sent
+
+
+def check_signature(expected: str, sent: str) -> None:
+    """Raise ``bad_signature`` unless ``sent`` equals ``expected`` (constant-time compare)."""
+    if not hmac.compare_digest(expected.encode(), sent.encode()):
+        raise WebhookRejected(
+            RejectReason.BAD_SIGNATURE, "signature does not match the body and the secret"
+        )
+
+
+def load_body(raw_body: bytes) -> object:
+    """The decoded JSON of a verified body; ``malformed`` if it is not JSON."""
+    try:
+        return json.loads(raw_body)
+    except (ValueError, UnicodeDecodeError):
+        raise WebhookRejected(RejectReason.MALFORMED, "body is not JSON") from None
 
 
 def check_fresh(

@@ -47,9 +47,8 @@ only while the tracking is delivered.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from carriers.aftership.codes import event_code, lookup
@@ -62,6 +61,14 @@ from carriers.models import (
     ProblemKind,
     TrackingEvent,
     TrackingResult,
+)
+from carriers.parsing import (
+    clean_text,
+    load_json_object,
+    merge_results,
+    newest_first,
+    try_json,
+    zone_candidates,
 )
 from carriers.taxonomy import Status
 from carriers.timezones import localize
@@ -91,7 +98,7 @@ _PRE_CARRIER = frozenset({Status.PENDING, Status.INFO_RECEIVED})
 
 def sniff(payload: bytes) -> bool:
     """True for AfterShip API responses, error envelopes and tracking webhooks."""
-    doc = _try_json(payload)
+    doc = try_json(payload)
     if not isinstance(doc, dict):
         return False
     if isinstance(doc.get("event"), str) and "ts" in doc:
@@ -113,7 +120,7 @@ def sniff(payload: bytes) -> bool:
 
 def parse(payload: bytes) -> list[TrackingResult]:
     """One result per tracking number in an AfterShip body; PayloadError if unreadable."""
-    doc = _load(payload)
+    doc = load_json_object(payload, _EXPECTED, _FIX)
     if "msg" in doc and "event" in doc:
         msg = doc["msg"]
         if not isinstance(msg, dict):
@@ -124,7 +131,7 @@ def parse(payload: bytes) -> list[TrackingResult]:
         raise PayloadError(f"{_EXPECTED}; got a JSON object with keys {sorted(doc)[:8]}; {_FIX}")
     if meta.get("code") not in _OK_META:
         return [_error_result(meta, data)]
-    return _merge([_parse_tracking(t) for t in _trackings(data)])
+    return merge_results([_parse_tracking(t) for t in _trackings(data)])
 
 
 def carrier_name(slug: object) -> str:
@@ -139,26 +146,6 @@ def carrier_name(slug: object) -> str:
 
 
 # -- document level -------------------------------------------------------------------------
-
-
-def _try_json(payload: bytes) -> Any:
-    try:
-        return json.loads(payload)
-    except (ValueError, UnicodeDecodeError):
-        return None
-
-
-def _load(payload: bytes) -> dict[str, Any]:
-    try:
-        doc = json.loads(payload)
-    except (ValueError, UnicodeDecodeError) as exc:
-        start = payload[:60].decode("utf-8", "replace").strip()
-        raise PayloadError(
-            f"{_EXPECTED}; the payload is not JSON ({exc}; it starts with {start!r}); {_FIX}"
-        ) from None
-    if not isinstance(doc, dict):
-        raise PayloadError(f"{_EXPECTED}; got a JSON {type(doc).__name__}; {_FIX}")
-    return doc
 
 
 def _trackings(data: object) -> list[dict[str, Any]]:
@@ -185,7 +172,7 @@ def _error_result(meta: dict[str, Any], data: object) -> TrackingResult:
     else:
         kind = ProblemKind.REQUEST_ERROR
     named = data.get("tracking") if isinstance(data, dict) else None
-    number = _text(named.get("tracking_number")) if isinstance(named, dict) else None
+    number = clean_text(named.get("tracking_number")) if isinstance(named, dict) else None
     slug = named.get("slug") if isinstance(named, dict) else None
     return TrackingResult(
         carrier=carrier_name(slug),
@@ -199,7 +186,7 @@ def _error_result(meta: dict[str, Any], data: object) -> TrackingResult:
 
 
 def _parse_tracking(tracking: dict[str, Any]) -> TrackingResult:
-    number = _text(tracking.get("tracking_number")) or ""
+    number = clean_text(tracking.get("tracking_number")) or ""
     problems: list[Problem] = []
     if not number:
         problems.append(
@@ -207,7 +194,7 @@ def _parse_tracking(tracking: dict[str, Any]) -> TrackingResult:
         )
     origin, destination = shipment_locations(tracking)
     events = _events(tracking, origin, destination, problems)
-    tag, subtag = _text(tracking.get("tag")), _text(tracking.get("subtag"))
+    tag, subtag = clean_text(tracking.get("tag")), clean_text(tracking.get("subtag"))
     mapped = lookup(tag, subtag)
     if not mapped.known:
         _unknown(problems, event_code(tag, subtag), "tracking", mapped.status)
@@ -223,7 +210,7 @@ def _parse_tracking(tracking: dict[str, Any]) -> TrackingResult:
         delivered_at=_delivered_at(tracking, status, events, destination),
         events=tuple(events),
         problems=tuple(dict.fromkeys(problems)),
-        service=_text(tracking.get("shipment_type")),
+        service=clean_text(tracking.get("shipment_type")),
     )
 
 
@@ -240,9 +227,9 @@ def shipment_locations(tracking: dict[str, Any]) -> tuple[Location | None, Locat
                 or tracking.get("courier_destination_country_iso3")
             )
         location = Location(
-            city=_text(tracking.get(f"{side}_city")),
-            region=_text(tracking.get(f"{side}_state")),
-            postal_code=_text(tracking.get(f"{side}_postal_code")),
+            city=clean_text(tracking.get(f"{side}_city")),
+            region=clean_text(tracking.get(f"{side}_state")),
+            postal_code=clean_text(tracking.get(f"{side}_postal_code")),
             country=country,
         )
         locations.append(location if location != Location() else None)
@@ -252,12 +239,12 @@ def shipment_locations(tracking: dict[str, Any]) -> tuple[Location | None, Locat
 def checkpoint_location(checkpoint: dict[str, Any]) -> Location:
     country = alpha2(checkpoint.get("country_region") or checkpoint.get("country_iso3"))
     if country is None:
-        name = _text(checkpoint.get("country_region_name") or checkpoint.get("country_name"))
+        name = clean_text(checkpoint.get("country_region_name") or checkpoint.get("country_name"))
         country = alpha2(name) if name and len(name) == 2 else None
     return Location(
-        city=_text(checkpoint.get("city")),
-        region=_text(checkpoint.get("state")),
-        postal_code=_text(checkpoint.get("zip")),
+        city=clean_text(checkpoint.get("city")),
+        region=clean_text(checkpoint.get("state")),
+        postal_code=clean_text(checkpoint.get("zip")),
         country=country,
     )
 
@@ -286,13 +273,15 @@ def _event(
     destination: Location | None,
     problems: list[Problem],
 ) -> TrackingEvent | None:
-    tag, subtag = _text(checkpoint.get("tag")), _text(checkpoint.get("subtag"))
+    tag, subtag = clean_text(checkpoint.get("tag")), clean_text(checkpoint.get("subtag"))
     code = event_code(tag, subtag)
     mapped = lookup(tag, subtag)
     if not mapped.known:
         _unknown(problems, code, "checkpoint", mapped.status)
     location = checkpoint_location(checkpoint)
-    message = _text(checkpoint.get("message")) or _text(checkpoint.get("subtag_message")) or ""
+    message = (
+        clean_text(checkpoint.get("message")) or clean_text(checkpoint.get("subtag_message")) or ""
+    )
     raw_time = checkpoint.get("checkpoint_time")
     stamp = _parse_datetime(raw_time)
     if stamp is None:
@@ -333,18 +322,6 @@ def resolve_time(
         if resolved is not None:
             return resolved
     return None
-
-
-def zone_candidates(location: Location, fallbacks: Iterable[Location | None]) -> list[Location]:
-    """The checkpoint's location, then shipment locations that keep to its country."""
-    candidates = [location]
-    for fallback in fallbacks:
-        if fallback is None:
-            continue
-        if location.country and fallback.country and location.country != fallback.country:
-            continue
-        candidates.append(fallback)
-    return candidates
 
 
 def _parse_datetime(value: object) -> datetime | None:
@@ -430,26 +407,6 @@ def _delivered_at(
 # -- small helpers --------------------------------------------------------------------------
 
 
-def newest_first(events: Iterable[TrackingEvent]) -> list[TrackingEvent]:
-    """Events without duplicates, newest first.
-
-    ``events`` come oldest first, as the aggregator lists them, so of two events with the
-    same time the one listed later is taken as the newer.
-    """
-    unique: dict[tuple[object, ...], TrackingEvent] = {}
-    for event in events:
-        key = (event.occurred_at, event.code, event.description, event.location)
-        unique.setdefault(key, event)
-    return sorted(reversed(list(unique.values())), key=lambda e: e.occurred_at, reverse=True)
-
-
-def _text(value: object) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
-
-
 def _unknown(problems: list[Problem], code: str, where: str, status: Status) -> None:
     outcome = (
         "status unknown"
@@ -463,30 +420,3 @@ def _unknown(problems: list[Problem], code: str, where: str, status: Status) -> 
             f"AfterShip {where} code {code!r} is not in our code tables: {outcome}",
         )
     )
-
-
-def _newest(result: TrackingResult) -> datetime:
-    return result.events[0].occurred_at if result.events else datetime.min.replace(tzinfo=UTC)
-
-
-def _merge(results: list[TrackingResult]) -> list[TrackingResult]:
-    """One result per tracking number; the tracking with the newest event gives the summary."""
-    merged: dict[str, TrackingResult] = {}
-    for result in results:
-        other = merged.get(result.tracking_number)
-        if other is None:
-            merged[result.tracking_number] = result
-            continue
-        main, rest = (result, other) if _newest(result) >= _newest(other) else (other, result)
-        merged[result.tracking_number] = TrackingResult(
-            carrier=main.carrier,
-            tracking_number=main.tracking_number,
-            status=main.status,
-            reason=main.reason,
-            estimated_delivery=main.estimated_delivery or rest.estimated_delivery,
-            delivered_at=main.delivered_at,
-            events=tuple(newest_first([*reversed(rest.events), *reversed(main.events)])),
-            problems=tuple(dict.fromkeys([*rest.problems, *main.problems])),
-            service=main.service or rest.service,
-        )
-    return list(merged.values())

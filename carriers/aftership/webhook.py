@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
@@ -28,8 +27,10 @@ from carriers.webhooks import (
     RejectReason,
     WebhookRejected,
     check_fresh,
-    header,
+    check_signature,
+    load_body,
     require_secret,
+    sent_signature,
 )
 
 SIGNATURE_HEADER = "aftership-hmac-sha256"
@@ -52,22 +53,14 @@ def verify(
 ) -> None:
     """Return if the delivery is authentic and fresh; raise :class:`WebhookRejected` if not."""
     require_secret(secret)
-    sent = (header(headers, SIGNATURE_HEADER) or "").strip()
-    if not sent:
-        raise WebhookRejected(RejectReason.MISSING_SIGNATURE, f"no {SIGNATURE_HEADER} header")
-    if not hmac.compare_digest(signature(raw_body, secret).encode(), sent.encode()):
-        raise WebhookRejected(
-            RejectReason.BAD_SIGNATURE, "signature does not match the body and the secret"
-        )
+    sent = sent_signature(headers, SIGNATURE_HEADER)
+    check_signature(signature(raw_body, secret), sent)
     check_fresh(sent_at(raw_body), now=now, max_age=max_age, clock_skew=clock_skew)
 
 
 def sent_at(raw_body: bytes) -> datetime:
     """The body's ``ts`` as an aware UTC time; ``malformed`` if it is missing or unreadable."""
-    try:
-        event = json.loads(raw_body)
-    except (ValueError, UnicodeDecodeError):
-        raise WebhookRejected(RejectReason.MALFORMED, "body is not JSON") from None
+    event = load_body(raw_body)
     ts = event.get("ts") if isinstance(event, dict) else None
     if isinstance(ts, bool) or not isinstance(ts, int | float):
         raise WebhookRejected(RejectReason.MALFORMED, "body has no numeric ts")

@@ -21,7 +21,6 @@ from the event's location; without a zone the event is left out with a
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +34,7 @@ from carriers.models import (
     TrackingEvent,
     TrackingResult,
 )
+from carriers.parsing import read_json, sniff_json, unknown_code_problems
 from carriers.taxonomy import Reason, Status
 from carriers.timezones import localize
 
@@ -44,7 +44,7 @@ _EXPECTED = "an Amazon Shipping getTracking JSON response (payload.eventHistory)
 
 def sniff(payload: bytes) -> bool:
     """True for a getTracking response and for a Selling Partner API error list."""
-    doc = _json(payload)
+    doc = sniff_json(payload, (b"{",))
     if not isinstance(doc, dict):
         return False
     body = doc.get("payload")
@@ -60,32 +60,8 @@ def sniff(payload: bytes) -> bool:
     )
 
 
-def _json(payload: bytes) -> Any:
-    head = payload.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if not head.startswith(b"{"):
-        return None
-    try:
-        return json.loads(head)
-    except ValueError:
-        return None
-
-
 def parse(payload: bytes) -> list[TrackingResult]:
-    head = payload.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if not head:
-        raise PayloadError(f"Amazon payload is empty: expected {_EXPECTED}")
-    if head[:1] == b"<":
-        raise PayloadError(
-            f"Amazon payload is HTML or XML, not JSON: expected {_EXPECTED}; an HTML page "
-            "usually means a proxy or login page answered instead of the API"
-        )
-    try:
-        doc = json.loads(head)
-    except ValueError as exc:
-        raise PayloadError(
-            f"Amazon JSON could not be read ({exc}): the body looks truncated or corrupted; "
-            f"expected {_EXPECTED}, fetch it again"
-        ) from None
+    doc = read_json(payload, "Amazon", _EXPECTED)
     body = doc.get("payload") if isinstance(doc, dict) else None
     if isinstance(body, dict) and isinstance(body.get("eventHistory"), list):
         return [_result(body)]
@@ -113,15 +89,7 @@ def _result(body: dict[str, Any]) -> TrackingResult:
             events.append(event)
     events.sort(key=lambda e: e.occurred_at, reverse=True)
     status, reason = _current(body, events, unknown)
-    for code, count in unknown.items():
-        problems.append(
-            Problem(
-                ProblemKind.UNKNOWN_CODE,
-                code,
-                f"Amazon code {code!r} is not in carriers/amazon/codes.py (seen {count} "
-                "time(s)): its events are set to unknown, never guessed",
-            )
-        )
+    problems.extend(unknown_code_problems(unknown, "Amazon", "carriers/amazon/codes.py"))
     delivered_at = None
     if status is Status.DELIVERED:
         delivered_at = next((e.occurred_at for e in events if e.status is Status.DELIVERED), None)

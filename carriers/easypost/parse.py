@@ -43,10 +43,9 @@ the carrier gave only a day (read as that day) and as an instant otherwise.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from carriers.easypost.codes import event_code, lookup
@@ -58,6 +57,14 @@ from carriers.models import (
     ProblemKind,
     TrackingEvent,
     TrackingResult,
+)
+from carriers.parsing import (
+    clean_text,
+    load_json_object,
+    merge_results,
+    newest_first,
+    try_json,
+    zone_candidates,
 )
 from carriers.taxonomy import Status
 from carriers.timezones import localize, zone_for
@@ -87,7 +94,7 @@ _NOT_FOUND_CODES = frozenset({"NOT_FOUND", "TRACKER.NOT_FOUND"})
 
 def sniff(payload: bytes) -> bool:
     """True for EasyPost Tracker, tracker-list and tracker Event bodies."""
-    doc = _try_json(payload)
+    doc = try_json(payload)
     if not isinstance(doc, dict):
         return False
     if doc.get("object") == "Tracker":
@@ -103,12 +110,12 @@ def sniff(payload: bytes) -> bool:
 
 def parse(payload: bytes) -> list[TrackingResult]:
     """One result per tracking code in an EasyPost body; PayloadError if unreadable."""
-    doc = _load(payload)
+    doc = load_json_object(payload, _EXPECTED, _FIX)
     error = doc.get("error")
     if isinstance(error, dict) and "object" not in doc:
         return [_error_result(error)]
     results = [_parse_tracker(t) for t in _trackers(doc)]
-    return _merge(results)
+    return merge_results(results)
 
 
 def carrier_name(raw: object) -> str:
@@ -123,26 +130,6 @@ def carrier_name(raw: object) -> str:
 
 
 # -- document level -------------------------------------------------------------------------
-
-
-def _try_json(payload: bytes) -> Any:
-    try:
-        return json.loads(payload)
-    except (ValueError, UnicodeDecodeError):
-        return None
-
-
-def _load(payload: bytes) -> dict[str, Any]:
-    try:
-        doc = json.loads(payload)
-    except (ValueError, UnicodeDecodeError) as exc:
-        start = payload[:60].decode("utf-8", "replace").strip()
-        raise PayloadError(
-            f"{_EXPECTED}; the payload is not JSON ({exc}; it starts with {start!r}); {_FIX}"
-        ) from None
-    if not isinstance(doc, dict):
-        raise PayloadError(f"{_EXPECTED}; got a JSON {type(doc).__name__}; {_FIX}")
-    return doc
 
 
 def _trackers(doc: dict[str, Any]) -> list[dict[str, Any]]:
@@ -181,15 +168,15 @@ def _error_result(error: dict[str, Any]) -> TrackingResult:
 
 
 def _parse_tracker(tracker: dict[str, Any]) -> TrackingResult:
-    number = _text(tracker.get("tracking_code")) or ""
+    number = clean_text(tracker.get("tracking_code")) or ""
     problems: list[Problem] = []
     if not number:
         problems.append(
             Problem(ProblemKind.PARSE_ERROR, "tracking_code", "Tracker has no tracking_code")
         )
     events = _events(tracker, problems)
-    status_code = _text(tracker.get("status"))
-    detail_code = _text(tracker.get("status_detail"))
+    status_code = clean_text(tracker.get("status"))
+    detail_code = clean_text(tracker.get("status_detail"))
     mapped = lookup(status_code, detail_code)
     if not mapped.known:
         _unknown(problems, event_code(status_code, detail_code), "tracker", mapped.status)
@@ -214,7 +201,7 @@ def _parse_tracker(tracker: dict[str, Any]) -> TrackingResult:
         delivered_at=delivered[0].occurred_at if status is Status.DELIVERED and delivered else None,
         events=tuple(events),
         problems=_unique(problems),
-        service=_text((tracker.get("carrier_detail") or {}).get("service")),
+        service=clean_text((tracker.get("carrier_detail") or {}).get("service")),
     )
 
 
@@ -240,14 +227,14 @@ def _event(
     destination: Location | None,
     problems: list[Problem],
 ) -> TrackingEvent | None:
-    status_code = _text(detail.get("status"))
-    detail_code = _text(detail.get("status_detail"))
+    status_code = clean_text(detail.get("status"))
+    detail_code = clean_text(detail.get("status_detail"))
     code = event_code(status_code, detail_code)
     mapped = lookup(status_code, detail_code)
     if not mapped.known:
         _unknown(problems, code, "event", mapped.status)
     location = location_of(detail.get("tracking_location")) or Location()
-    message = _text(detail.get("message")) or _text(detail.get("description")) or ""
+    message = clean_text(detail.get("message")) or clean_text(detail.get("description")) or ""
     stamp = _parse_datetime(detail.get("datetime"))
     if stamp is None:
         problems.append(
@@ -300,18 +287,6 @@ def resolve_time(
         if resolved is not None:
             return resolved
     return None
-
-
-def zone_candidates(location: Location, fallbacks: Iterable[Location | None]) -> list[Location]:
-    """The scan's own location, then shipment locations that do not contradict its country."""
-    candidates = [location]
-    for fallback in fallbacks:
-        if fallback is None:
-            continue
-        if location.country and fallback.country and location.country != fallback.country:
-            continue
-        candidates.append(fallback)
-    return candidates
 
 
 def _parse_datetime(value: object) -> datetime | None:
@@ -374,32 +349,12 @@ def location_of(raw: object) -> Location | None:
     if not isinstance(raw, dict):
         return None
     location = Location(
-        city=_text(raw.get("city")),
-        region=_text(raw.get("state")),
-        postal_code=_text(raw.get("zip")),
-        country=_text(raw.get("country")),
+        city=clean_text(raw.get("city")),
+        region=clean_text(raw.get("state")),
+        postal_code=clean_text(raw.get("zip")),
+        country=clean_text(raw.get("country")),
     )
     return location if location != Location() else None
-
-
-def newest_first(events: Iterable[TrackingEvent]) -> list[TrackingEvent]:
-    """Events without duplicates, newest first.
-
-    ``events`` come oldest first, as the aggregator lists them, so of two events with the
-    same time the one listed later is taken as the newer.
-    """
-    unique: dict[tuple[object, ...], TrackingEvent] = {}
-    for event in events:
-        key = (event.occurred_at, event.code, event.description, event.location)
-        unique.setdefault(key, event)
-    return sorted(reversed(list(unique.values())), key=lambda e: e.occurred_at, reverse=True)
-
-
-def _text(value: object) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
 
 
 def _unknown(problems: list[Problem], code: str, where: str, status: Status) -> None:
@@ -419,30 +374,3 @@ def _unknown(problems: list[Problem], code: str, where: str, status: Status) -> 
 
 def _unique(problems: Sequence[Problem]) -> tuple[Problem, ...]:
     return tuple(dict.fromkeys(problems))
-
-
-def _merge(results: list[TrackingResult]) -> list[TrackingResult]:
-    """One result per tracking number; the tracker with the newest event gives the summary."""
-    merged: dict[str, TrackingResult] = {}
-    for result in results:
-        other = merged.get(result.tracking_number)
-        if other is None:
-            merged[result.tracking_number] = result
-            continue
-        main, rest = (result, other) if _newest(result) >= _newest(other) else (other, result)
-        merged[result.tracking_number] = TrackingResult(
-            carrier=main.carrier,
-            tracking_number=main.tracking_number,
-            status=main.status,
-            reason=main.reason,
-            estimated_delivery=main.estimated_delivery or rest.estimated_delivery,
-            delivered_at=main.delivered_at,
-            events=tuple(newest_first([*reversed(rest.events), *reversed(main.events)])),
-            problems=_unique([*rest.problems, *main.problems]),
-            service=main.service or rest.service,
-        )
-    return list(merged.values())
-
-
-def _newest(result: TrackingResult) -> datetime:
-    return result.events[0].occurred_at if result.events else datetime.min.replace(tzinfo=UTC)

@@ -27,7 +27,6 @@ location (else the destination, else the sender) and resolved with
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from typing import Any
 
@@ -40,6 +39,7 @@ from carriers.models import (
     TrackingEvent,
     TrackingResult,
 )
+from carriers.parsing import read_json, sniff_json, unknown_code_problems
 from carriers.pitneybowes.codes import (
     CARRIERS,
     EVENT_CODES,
@@ -55,20 +55,10 @@ _EXPECTED = "a Pitney Bowes tracking JSON response (trackingNumber, scanDetailsL
 
 def sniff(payload: bytes) -> bool:
     """True for a PB tracking response and for PB error bodies (errorCode)."""
-    doc = _json(payload)
+    doc = sniff_json(payload, (b"{", b"["))
     if isinstance(doc, dict) and isinstance(doc.get("scanDetailsList"), list):
         return "trackingNumber" in doc
     return bool(_pb_errors(doc))
-
-
-def _json(payload: bytes) -> Any:
-    head = payload.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if not head.startswith((b"{", b"[")):
-        return None
-    try:
-        return json.loads(head)
-    except ValueError:
-        return None
 
 
 def _pb_errors(doc: Any) -> list[dict[str, Any]]:
@@ -82,21 +72,7 @@ def _pb_errors(doc: Any) -> list[dict[str, Any]]:
 
 
 def parse(payload: bytes) -> list[TrackingResult]:
-    head = payload.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if not head:
-        raise PayloadError(f"Pitney Bowes payload is empty: expected {_EXPECTED}")
-    if head[:1] == b"<":
-        raise PayloadError(
-            f"Pitney Bowes payload is HTML or XML, not JSON: expected {_EXPECTED}; an HTML "
-            "page usually means a proxy or login page answered instead of the API"
-        )
-    try:
-        doc = json.loads(head)
-    except ValueError as exc:
-        raise PayloadError(
-            f"Pitney Bowes JSON could not be read ({exc}): the body looks truncated or "
-            f"corrupted; expected {_EXPECTED}, fetch it again"
-        ) from None
+    doc = read_json(payload, "Pitney Bowes", _EXPECTED)
     if isinstance(doc, dict) and isinstance(doc.get("scanDetailsList"), list):
         return [_result(doc)]
     errors = _pb_errors(doc)
@@ -119,15 +95,7 @@ def _result(doc: dict[str, Any]) -> TrackingResult:
             events.append(event)
     events.sort(key=lambda e: e.occurred_at, reverse=True)
     status, reason = _current(doc, events, unknown)
-    for code, count in unknown.items():
-        problems.append(
-            Problem(
-                ProblemKind.UNKNOWN_CODE,
-                code,
-                f"Pitney Bowes code {code!r} is not in carriers/pitneybowes/codes.py (seen "
-                f"{count} time(s)): its events are set to unknown, never guessed",
-            )
-        )
+    problems.extend(unknown_code_problems(unknown, "Pitney Bowes", "carriers/pitneybowes/codes.py"))
     carrier = _str(doc.get("carrier"))
     return TrackingResult(
         carrier=CARRIERS.get(carrier.upper(), carrier.lower() or "unknown"),
