@@ -14,7 +14,12 @@ setup(
     packages=find_packages(include=["carriers", "carriers.*", "notify", "notify.*"]),
     include_package_data=True,
     package_data={
-        "notify": ["migrations/*.py", "migrations/*.mako", "migrations/versions/*.py"],
+        "notify": [
+            "migrations/*.py",
+            "migrations/*.mako",
+            "migrations/versions/*.py",
+            "banned_phrases.txt",
+        ],
         "carriers": ["ups/ups_codes.csv"],
     },
     install_requires=[

@@ -31,12 +31,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from carriers.taxonomy import Reason
-from notify.render import TEMPLATES_DIR, clean_title
+from notify.render import clean_title
 
 if TYPE_CHECKING:
     import pandas as pd
 
-BANNED_PHRASES_PATH = TEMPLATES_DIR / "banned_phrases.txt"
+BANNED_PHRASES_PATH = Path(__file__).resolve().parent / "banned_phrases.txt"
 NEXT_UPDATE_MAX_DAYS = 7
 HISTORY_FACTOR = 3.0
 HISTORY_SLACK = 50
@@ -100,7 +100,7 @@ ROW_RULES: tuple[Rule, ...] = (
     Rule("order_numbers_in_text", "every order number is in the text (and email subject)"),
     Rule("item_titles_in_text", "every delayed item title is in the email text"),
     Rule("channels_agree", "all channels of one notice state the same ETA and cause"),
-    Rule("no_vague_phrasing", "no banned vague phrase (templates/banned_phrases.txt)"),
+    Rule("no_vague_phrasing", "no banned vague phrase (notify/banned_phrases.txt)"),
     Rule("no_template_syntax", "no unrendered template syntax"),
     Rule("recipient_is_customer", "the recipient belongs to the order's customer"),
     Rule("consent_given", "the customer consented to this channel"),
