@@ -6,6 +6,8 @@ heavy happens at import: the library is imported inside the tasks.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pendulum
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param, task
 
@@ -22,6 +24,31 @@ ledger. Every decision is stored with its reason (`oasis notices --run RUN_ID`).
 """
 
 CARRIERS = ["fedex", "ups", "usps", "dhl", "easypost", "aftership"]
+
+STAGES = [
+    ("ingest", "Load order files; poll carriers / read the drop folder; keep payloads raw."),
+    ("detect", "Open, update and close delay episodes as of the run's time."),
+    ("eta", "Predict the new delivery window for every open episode."),
+    ("target", "Decide exactly which customers are affected; record who is not and why."),
+    ("compose", "Build one facts object per notice."),
+    ("render", "Render email and SMS into the outbox."),
+    ("gate", "Great Expectations gates: quarantine bad rows, halt a bad batch."),
+    ("send", "Send through the exactly-once ledger."),
+    ("record", "Write the run report and the decisions file."),
+]
+
+
+def stage_task(name: str, doc: str) -> Any:
+    """A task whose body is one call: run stage ``name`` for the run id it is handed."""
+
+    @task(task_id=name, doc_md=doc)
+    def run_stage(oasis_run: str) -> str:
+        from notify import pipeline
+
+        return pipeline.run_step(name, oasis_run)
+
+    return run_stage
+
 
 with DAG(
     dag_id="delivery_notifications",
@@ -63,58 +90,6 @@ with DAG(
 
         return pipeline.begin_from_context(context)
 
-    @task(doc_md="Load order files; poll carriers / read the drop folder; keep payloads raw.")
-    def ingest(oasis_run: str) -> str:
-        from notify import pipeline
-
-        return pipeline.run_step("ingest", oasis_run)
-
-    @task(doc_md="Open, update and close delay episodes as of the run's time.")
-    def detect(oasis_run: str) -> str:
-        from notify import pipeline
-
-        return pipeline.run_step("detect", oasis_run)
-
-    @task(doc_md="Predict the new delivery window for every open episode.")
-    def eta(oasis_run: str) -> str:
-        from notify import pipeline
-
-        return pipeline.run_step("eta", oasis_run)
-
-    @task(doc_md="Decide exactly which customers are affected; record who is not and why.")
-    def target(oasis_run: str) -> str:
-        from notify import pipeline
-
-        return pipeline.run_step("target", oasis_run)
-
-    @task(doc_md="Build one facts object per notice.")
-    def compose(oasis_run: str) -> str:
-        from notify import pipeline
-
-        return pipeline.run_step("compose", oasis_run)
-
-    @task(doc_md="Render email and SMS into the outbox.")
-    def render(oasis_run: str) -> str:
-        from notify import pipeline
-
-        return pipeline.run_step("render", oasis_run)
-
-    @task(doc_md="Great Expectations gates: quarantine bad rows, halt a bad batch.")
-    def gate(oasis_run: str) -> str:
-        from notify import pipeline
-
-        return pipeline.run_step("gate", oasis_run)
-
-    @task(doc_md="Send through the exactly-once ledger.")
-    def send(oasis_run: str) -> str:
-        from notify import pipeline
-
-        return pipeline.run_step("send", oasis_run)
-
-    @task(doc_md="Write the run report and the decisions file.")
-    def record(oasis_run: str) -> str:
-        from notify import pipeline
-
-        return pipeline.run_step("record", oasis_run)
-
-    record(send(gate(render(compose(target(eta(detect(ingest(begin())))))))))
+    oasis_run = begin()
+    for name, doc in STAGES:
+        oasis_run = stage_task(name, doc)(oasis_run)
