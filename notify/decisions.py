@@ -32,23 +32,52 @@ def for_notice(
     message_path: str | None = None,
 ) -> dict[str, Any]:
     """A decision row about one rendered notice in one channel."""
+    eta = facts.get("eta") or {}
+    return row(
+        run_id=run_id,
+        notice_id=facts["notice_id"],
+        customer_id=facts["customer_id"],
+        order_ids=[o["order_id"] for o in facts.get("orders", [])],
+        shipment_ids=facts.get("shipment_ids", []),
+        channel=channel,
+        decision=decision,
+        reason=reason,
+        eta=eta,
+        cause=facts.get("cause"),
+        message_path=message_path,
+    )
+
+
+def row(
+    *,
+    run_id: str,
+    notice_id: str,
+    customer_id: str,
+    order_ids: list[str],
+    shipment_ids: list[str],
+    channel: str,
+    decision: str,
+    reason: str,
+    eta: dict[str, Any],
+    cause: str | None,
+    message_path: str | None = None,
+) -> dict[str, Any]:
+    """The one shape of a ``decisions`` row."""
     if decision not in DECISIONS:
         raise ValueError(f"unknown decision {decision!r}")
-    eta = facts.get("eta") or {}
-    orders = facts.get("orders", [])
     return {
         "run_id": run_id,
-        "notice_id": facts["notice_id"],
-        "customer_id": facts["customer_id"],
-        "order_ids": json.dumps([o["order_id"] for o in orders]),
-        "shipment_ids": json.dumps(facts.get("shipment_ids", [])),
+        "notice_id": notice_id,
+        "customer_id": customer_id,
+        "order_ids": json.dumps(order_ids),
+        "shipment_ids": json.dumps(shipment_ids),
         "channel": channel,
         "decision": decision,
         "reason": reason,
         "eta_earliest": eta.get("earliest"),
         "eta_latest": eta.get("latest"),
         "eta_confidence": eta.get("confidence"),
-        "cause": facts.get("cause"),
+        "cause": cause,
         "message_path": message_path,
         "created_at": datetime.now(UTC),
     }

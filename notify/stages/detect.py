@@ -25,6 +25,7 @@ from notify.rules import DEFAULT_RULES, DetectionRules
 from notify.sql import query
 from notify.store import schema
 from notify.store.ops import upsert
+from notify.store.types import as_utc
 
 TROUBLE = {Status.EXCEPTION.value, Status.ATTEMPT_FAIL.value}
 MOVING = {Status.IN_TRANSIT.value, Status.OUT_FOR_DELIVERY.value, Status.EXCEPTION.value}
@@ -137,24 +138,18 @@ def _parcels(conn: Connection, as_of: datetime) -> Iterator[Parcel]:
             if current is not None:
                 yield current
             current = _new_parcel(key, promises.pop(key, None))
-        current.events.append(Event(r.event_id, _aware(r.occurred_at), r.status, r.reason))
+        current.events.append(Event(r.event_id, as_utc(r.occurred_at), r.status, r.reason))
     if current is not None:
         yield current
     for key, promise in promises.items():  # parcels without any event yet
         yield _new_parcel(key, promise)
 
 
-def _aware(value: Any) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _new_parcel(key: tuple[str, str], promise: Any) -> Parcel:
     p = Parcel(carrier=key[0], tracking_number=key[1])
     if promise is not None:
-        p.promised_by_utc = _aware(promise.promised_by_utc)
-        p.shipped_at = _aware(promise.shipped_at) if promise.shipped_at else None
+        p.promised_by_utc = as_utc(promise.promised_by_utc)
+        p.shipped_at = as_utc(promise.shipped_at) if promise.shipped_at else None
         p.eta_latest = promise.eta_latest
     return p
 
@@ -217,7 +212,7 @@ def _episode_row(
         opened_at, version = f.evidence_at, 1
         eid = episode_id(p.carrier, p.tracking_number, opened_at)
     else:
-        opened_at, eid = _aware(before.opened_at), before.episode_id
+        opened_at, eid = as_utc(before.opened_at), before.episode_id
         version = before.version + (before.facts_hash != facts)
         out.updated += int(before.facts_hash != facts)
     return {

@@ -23,6 +23,7 @@ from notify.contacts import email_address, region_of, sms_number
 from notify.runs import Run, run_folder
 from notify.sql import query
 from notify.store import schema
+from notify.store.types import as_utc
 
 
 @dataclass
@@ -39,13 +40,8 @@ class GateResult:
         return dict(self.__dict__)
 
 
-def _aware(value: Any) -> datetime:
-    value = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _hours_since(value: Any, as_of: datetime) -> float:
-    return (as_of - _aware(value)).total_seconds() / 3600 if value else float("inf")
+    return (as_of - as_utc(value)).total_seconds() / 3600 if value else float("inf")
 
 
 def staged_frame(engine: Engine, run: Run, settings: Settings) -> pd.DataFrame:
@@ -110,7 +106,7 @@ def _feed_ages(engine: Engine, as_of: datetime) -> dict[str, float]:
             .where(ev.c.first_seen_at <= as_of)
             .group_by(ev.c.carrier)
         ).all()
-    return {c: (as_of - _aware(at)).total_seconds() / 3600 for c, at in rows}
+    return {c: (as_of - as_utc(at)).total_seconds() / 3600 for c, at in rows}
 
 
 def _history(engine: Engine, run: Run) -> list[int]:

@@ -21,11 +21,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 
+from notify import decisions
 from notify.contacts import email_address, region_of, sms_number
 from notify.rules import DEFAULT_RULES, DetectionRules
 from notify.sql import query
 from notify.store import schema
 from notify.store.ops import upsert
+from notify.store.types import as_utc
 
 
 @dataclass
@@ -43,16 +45,11 @@ def _zone(name: str | None) -> ZoneInfo:
     return ZoneInfo(name) if name else ZoneInfo("UTC")
 
 
-def _aware(value: Any) -> datetime:
-    value = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def promise_day(row: Any) -> date:
     """The promised day in the customer's own zone."""
     if len(row.promised_by) == 10:
         return date.fromisoformat(row.promised_by)
-    return _aware(row.promised_by_utc).astimezone(_zone(row.timezone)).date()
+    return as_utc(row.promised_by_utc).astimezone(_zone(row.timezone)).date()
 
 
 def suppression(row: Any, rules: DetectionRules) -> str | None:
@@ -91,7 +88,7 @@ def notice_eta(rows: list[Any]) -> dict[str, Any]:
     unknown = [r for r in rows if r.eta_latest is None]
     if unknown:
         worst = unknown[0]
-        return {"eta": None, "next_update_by": _aware(worst.next_update_by), "cause": worst.cause}
+        return {"eta": None, "next_update_by": as_utc(worst.next_update_by), "cause": worst.cause}
     worst = max(rows, key=lambda r: (r.eta_latest, r.eta_earliest))
     eta = {
         "earliest": max(r.eta_earliest for r in rows),
@@ -119,24 +116,25 @@ def _core(customer_id: str, rows: list[Any]) -> dict[str, Any]:
     }
 
 
-def _decision(run_id: str, row: Any, decision: str, reason: str, now: datetime) -> dict[str, Any]:
+def _decision(run_id: str, row: Any, decision: str, reason: str) -> dict[str, Any]:
+    """A decision about one (order, parcel, episode) that did not become a notice."""
     key = f"{row.customer_id}|{row.order_id}|{row.shipment_id}|{row.episode_id}"
-    return {
-        "run_id": run_id,
-        "notice_id": "x_" + hashlib.sha256(key.encode()).hexdigest()[:24],
-        "customer_id": row.customer_id,
-        "order_ids": json.dumps([row.order_id]),
-        "shipment_ids": json.dumps([row.shipment_id]),
-        "channel": "",
-        "decision": decision,
-        "reason": reason,
-        "eta_earliest": row.eta_earliest,
-        "eta_latest": row.eta_latest,
-        "eta_confidence": row.eta_confidence,
-        "cause": row.cause,
-        "message_path": None,
-        "created_at": now,
-    }
+    return decisions.row(
+        run_id=run_id,
+        notice_id="x_" + hashlib.sha256(key.encode()).hexdigest()[:24],
+        customer_id=row.customer_id,
+        order_ids=[row.order_id],
+        shipment_ids=[row.shipment_id],
+        channel="",
+        decision=decision,
+        reason=reason,
+        eta={
+            "earliest": row.eta_earliest,
+            "latest": row.eta_latest,
+            "confidence": row.eta_confidence,
+        },
+        cause=row.cause,
+    )
 
 
 def target(
@@ -144,7 +142,7 @@ def target(
 ) -> TargetResult:
     out = TargetResult()
     now = datetime.now(UTC)
-    decisions: list[dict[str, Any]] = []
+    refused: list[dict[str, Any]] = []
     notices: list[dict[str, Any]] = []
     links: list[dict[str, Any]] = []
     parcels: list[dict[str, Any]] = []
@@ -157,7 +155,7 @@ def target(
             reason = suppression(row, rules)
             if reason:
                 out.suppressed[reason] = out.suppressed.get(reason, 0) + 1
-                decisions.append(_decision(run_id, row, "suppressed", reason, now))
+                refused.append(_decision(run_id, row, "suppressed", reason))
             else:
                 affected.append(row)
         if not affected:
@@ -165,7 +163,7 @@ def target(
         channels, why_not = channels_for(affected[0])
         if not channels:
             out.no_channel += 1
-            decisions.extend(_decision(run_id, r, "no_channel", why_not, now) for r in affected)
+            refused.extend(_decision(run_id, r, "no_channel", why_not) for r in affected)
             continue
         core = _core(customer_id, affected)
         nid = notice_id(core)
@@ -188,8 +186,7 @@ def target(
     with engine.begin() as conn:
         for table in (schema.decisions, schema.run_notices):
             conn.execute(delete(table).where(table.c.run_id == run_id))
-        key = ["run_id", "customer_id", "notice_id", "channel", "decision"]
-        upsert(conn, schema.decisions, decisions, key)
+        decisions.record(conn, refused)
         upsert(conn, schema.notices, notices, ["notice_id"], update=[])
         upsert(conn, schema.run_notices, links, ["run_id", "notice_id"])
         upsert(conn, schema.notice_parcels, parcels, ["notice_id", "order_id", "shipment_id"])

@@ -32,3 +32,16 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def as_utc(value: Any) -> datetime:
+    """A stored time read back as an aware datetime.
+
+    Raw SQL (``sql/*.sql``) returns SQLite times as text and PostgreSQL times as aware
+    datetimes; both come out aware here (naive values are UTC, as the store writes them).
+    """
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        raise TypeError(f"not a stored time: {value!r}")
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
