@@ -35,7 +35,11 @@ def engine_for(url: str) -> Engine:
 
 
 def migrate(engine: Engine) -> None:
-    """Apply every Alembic migration to the database behind ``engine``."""
+    """Apply every Alembic migration to the database behind ``engine``.
+
+    ``heads``: every branch of the revision graph, so a migration added on a feature branch
+    applies even before the branches are joined into one line.
+    """
     from alembic import command
     from alembic.config import Config
 
@@ -43,7 +47,7 @@ def migrate(engine: Engine) -> None:
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, "heads")
 
 
 def open_store(url: str) -> Engine:
