@@ -34,6 +34,7 @@ setup(
         "sendgrid>=6.11",
         "twilio>=9",
         "holidays",
+        "matplotlib",
         "babel",
         "css-inline",
         "email-validator",
