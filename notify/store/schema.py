@@ -87,6 +87,8 @@ orders = Table(
     Column("promised_by_utc", UTCDateTime, nullable=False),  # end of that day, customer's zone
     Column("status", String(20), nullable=False),
     Column("channel", String(20)),
+    Column("need_by", String(40)),  # optional: the customer's declared need-by date
+    Column("order_value", Float),  # optional: order total in the shop's currency
 )
 
 order_lines = Table(
@@ -290,4 +292,40 @@ send_ledger = Table(
     Column("message_path", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+shipment_labels = Table(
+    "shipment_labels",
+    metadata,
+    # Every label (carrier, tracking number) a shipment has had: a relabelled parcel keeps
+    # its shipment_id and gains a row here, so its history and notices stay continuous.
+    Column("shipment_id", ID, primary_key=True),
+    Column("carrier", String(30), primary_key=True),
+    Column("tracking_number", String(64), primary_key=True),
+    Column("first_seen_at", UTCDateTime, nullable=False),  # world time of the run that saw it
+    Index("ix_shipment_labels_tracking", "carrier", "tracking_number"),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    # Escalations to a person: one row per case, with the whole context a support agent needs.
+    Column("case_id", ID, primary_key=True),
+    Column("order_id", ID, nullable=False, index=True),
+    Column("customer_id", ID, nullable=False, index=True),
+    Column("status", String(20), nullable=False),  # open | closed
+    Column("priority", String(20), nullable=False),  # urgent | high | normal
+    Column("triggers", Text, nullable=False),  # JSON list of {"key", "kind", "detail"}
+    Column("suggested_resolution", Text, nullable=False),
+    Column("notice_id", ID),  # the automated notice sent alongside, if any
+    Column("opened_run_id", String(250), nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),  # world time (the run's as-of)
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("context", Text),  # JSON: order, items, events, episodes, messages sent
+    Column("helpdesk", String(40)),  # adapter name once exported
+    Column("external_id", String(100)),  # the help desk's ticket id
+    Column("exported_at", UTCDateTime),
+    Column("export_error", Text),
+    Column("closed_at", UTCDateTime),
+    Column("close_reason", Text),
 )
