@@ -158,6 +158,58 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cases(args: argparse.Namespace) -> int:
+    from notify.cases import case_context, close_case, list_cases, ticket_body
+    from notify.store import open_store, schema
+
+    engine = open_store(_settings().database_url)
+    if args.action == "close":
+        if not args.case_id:
+            raise SystemExit("oasis cases close CASE_ID --reason TEXT: which case?")
+        if not close_case(engine, args.case_id, args.reason or "closed by hand"):
+            raise SystemExit(f"no open case {args.case_id!r}: list them with `oasis cases`")
+        console.print(f"closed {args.case_id}; automated notices for its order resume")
+        return 0
+    if args.action == "show":
+        t = schema.cases
+        with engine.connect() as conn:
+            case = conn.execute(select_case(t, args.case_id)).first()
+            if case is None:
+                raise SystemExit(f"no case {args.case_id!r}: list them with `oasis cases --all`")
+            console.print(ticket_body(case_context(conn, case)), markup=False)
+        return 0
+    cases = list_cases(engine, None if args.all else "open")
+    if args.format == "json":
+        for c in cases:
+            row = {k: (v.isoformat() if hasattr(v, "isoformat") else v)
+                   for k, v in c._mapping.items() if k != "context"}  # fmt: skip
+            row["triggers"] = json.loads(c.triggers)
+            print(json.dumps(row, ensure_ascii=False))
+        return 0
+    table = Table(title=f"{len(cases)} {'' if args.all else 'open '}cases")
+    for column in ("case", "order", "status", "priority", "opened (UTC)", "why", "help desk"):
+        table.add_column(column)
+    for c in cases:
+        why = ", ".join(sorted({t["kind"] for t in json.loads(c.triggers)}))
+        desk = f"{c.helpdesk} #{c.external_id}" if c.external_id else (c.export_error or "-")
+        table.add_row(c.case_id, c.order_id, c.status, c.priority,
+                      f"{c.opened_at:%Y-%m-%d %H:%M}", why, desk)  # fmt: skip
+    console.print(table)
+    return 0
+
+
+def select_case(table: Any, case_id: str) -> Any:
+    from sqlalchemy import select
+
+    return select(table).where(table.c.case_id == case_id)
+
+
+def cmd_score_targeting(args: argparse.Namespace) -> int:
+    from notify.scoring_report import score_command
+
+    return score_command(args, console)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="oasis", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -212,6 +264,27 @@ def build_parser() -> argparse.ArgumentParser:
     explain = sub.add_parser("explain", help="every decision about one order")
     explain.add_argument("order_id")
     explain.set_defaults(func=cmd_explain)
+
+    cases = sub.add_parser("cases", help="escalation cases a person holds")
+    cases.add_argument("action", nargs="?", choices=["list", "show", "close"], default="list")
+    cases.add_argument("case_id", nargs="?")
+    cases.add_argument("--all", action="store_true", help="closed cases too")
+    cases.add_argument("--reason", help="why the case is closed (with close)")
+    cases.add_argument("--format", choices=["table", "json"], default="table")
+    cases.set_defaults(func=cmd_cases)
+
+    score = sub.add_parser(
+        "score-targeting", help="targeting precision/recall on simulated worlds vs truth"
+    )
+    score.add_argument("--world", action="append", help="a generated world folder (repeatable)")
+    score.add_argument("--seeds", help="comma-separated seeds: generate worlds for these")
+    score.add_argument("--orders", type=int, default=3000, help="orders per generated world")
+    score.add_argument("--as-of", action="append", help="world time(s); default: around the demo")
+    score.add_argument(
+        "--oracle", action="store_true", help="also score targeting alone (episodes from truth)"
+    )
+    score.add_argument("--json", help="write the scores to this file")
+    score.set_defaults(func=cmd_score_targeting)
     return parser
 
 

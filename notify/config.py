@@ -147,3 +147,97 @@ def webhook_secrets() -> dict[str, str | None]:
         "easypost": os.environ.get("OASIS_EASYPOST_WEBHOOK_SECRET") or None,
         "aftership": os.environ.get("OASIS_AFTERSHIP_WEBHOOK_SECRET") or None,
     }
+
+
+SERIOUS_CAUSES = "lost,damaged,returning_to_sender,returned_to_sender"
+ACTION_CAUSES = "address_issue,held_for_payment,incorrect_documents,refused"
+
+
+def _env_set(name: str, default: str) -> frozenset[str]:
+    return frozenset(v.strip() for v in _env(name, default).split(",") if v.strip())
+
+
+def _env_window(name: str, default: str) -> tuple[int, int]:
+    """``HH:MM-HH:MM`` as minutes after local midnight (start inclusive, end exclusive)."""
+    raw = _env(name, default)
+    try:
+        start, end = (int(h) * 60 + int(m) for h, m in (p.split(":") for p in raw.split("-")))
+    except ValueError as exc:
+        raise ValueError(f"{name}={raw!r} is not a window like 08:00-21:00") from exc
+    if not 0 <= start < end <= 24 * 60:
+        raise ValueError(f"{name}={raw!r}: the window must start before it ends, within a day")
+    return start, end
+
+
+@dataclass(frozen=True)
+class TargetingSettings:
+    """Who hears from us and when: contact policy and escalation thresholds (README)."""
+
+    sms_window: tuple[int, int] = (8 * 60, 21 * 60)  # local minutes SMS may go out
+    max_notices_per_day: int = 2  # per customer, rolling 24 h; critical changes bypass it
+    always_notify_causes: frozenset[str] = frozenset(f"{SERIOUS_CAUSES},{ACTION_CAUSES}".split(","))
+    critical_causes: frozenset[str] = frozenset(f"{SERIOUS_CAUSES},{ACTION_CAUSES}".split(","))
+    unknown_eta_notify_hours: float = 36.0  # ETA unknown: tell once the promise is this close
+    escalate_causes: frozenset[str] = frozenset(SERIOUS_CAUSES.split(","))
+    escalate_delay_days: int = 5  # new ETA this many days past the promise -> a person
+    escalate_repeat_delays: int = 2  # this many delay spells on one order -> a person
+    escalate_order_value: float | None = 500.0  # orders worth at least this -> a person
+    need_by_margin_days: int = 0  # need-by at risk when the ETA is later than need-by - margin
+    no_channel_escalate_days: int = 2  # unreachable customer: escalate when this late
+    escalation_mode: str = "alongside"  # alongside: notice + case; instead: case only
+    follow_ups: bool = False  # "delivered after all" / "resolved" notices to those told
+    follow_up_hours: float = 72.0  # how long after the episode closed a follow-up may go
+
+
+def load_targeting_settings() -> TargetingSettings:
+    value = _env("OASIS_ESCALATE_ORDER_VALUE", "500").strip()
+    mode = _env("OASIS_ESCALATION_MODE", "alongside").strip().lower()
+    if mode not in ("alongside", "instead"):
+        raise ValueError(f"OASIS_ESCALATION_MODE={mode!r}: use alongside or instead")
+    causes = f"{SERIOUS_CAUSES},{ACTION_CAUSES}"
+    return TargetingSettings(
+        sms_window=_env_window("OASIS_SMS_WINDOW", "08:00-21:00"),
+        max_notices_per_day=int(_env("OASIS_MAX_NOTICES_PER_DAY", "2")),
+        always_notify_causes=_env_set("OASIS_ALWAYS_NOTIFY_CAUSES", causes),
+        critical_causes=_env_set("OASIS_CRITICAL_CAUSES", causes),
+        unknown_eta_notify_hours=float(_env("OASIS_UNKNOWN_ETA_NOTIFY_HOURS", "36")),
+        escalate_causes=_env_set("OASIS_ESCALATE_CAUSES", SERIOUS_CAUSES),
+        escalate_delay_days=int(_env("OASIS_ESCALATE_DELAY_DAYS", "5")),
+        escalate_repeat_delays=int(_env("OASIS_ESCALATE_REPEAT_DELAYS", "2")),
+        escalate_order_value=float(value) if value else None,
+        need_by_margin_days=int(_env("OASIS_NEED_BY_MARGIN_DAYS", "0")),
+        no_channel_escalate_days=int(_env("OASIS_NO_CHANNEL_ESCALATE_DAYS", "2")),
+        escalation_mode=mode,
+        follow_ups=_env_bool("OASIS_FOLLOW_UPS", False),
+        follow_up_hours=float(_env("OASIS_FOLLOW_UP_HOURS", "72")),
+    )
+
+
+@dataclass(frozen=True)
+class HelpdeskSettings:
+    """Where escalation cases go: ``kind`` none (listed by ``oasis cases`` only) or zendesk."""
+
+    kind: str = "none"
+    url: str = ""
+    email: str = ""
+    token: str = ""
+    group_id: str = ""
+    timeout_seconds: float = 10.0
+
+
+def helpdesk_settings() -> HelpdeskSettings:
+    """Help-desk settings: ``OASIS_HELPDESK_*``, else the Airflow Connection ``oasis_helpdesk``
+    (host = base URL, login = agent email, password = API token, extra ``{"kind": "zendesk",
+    "group_id": ...}``).
+    """
+    conn = _airflow_connection("oasis_helpdesk") or {}
+    url = os.environ.get("OASIS_HELPDESK_URL") or conn.get("host", "")
+    kind = os.environ.get("OASIS_HELPDESK") or conn.get("kind") or ("zendesk" if url else "none")
+    return HelpdeskSettings(
+        kind=kind.strip().lower(),
+        url=url,
+        email=os.environ.get("OASIS_HELPDESK_EMAIL") or conn.get("login", ""),
+        token=os.environ.get("OASIS_HELPDESK_TOKEN") or conn.get("password", ""),
+        group_id=os.environ.get("OASIS_HELPDESK_GROUP_ID") or conn.get("group_id", ""),
+        timeout_seconds=float(os.environ.get("OASIS_HELPDESK_TIMEOUT", "10")),
+    )

@@ -112,6 +112,18 @@ def target_step(run_id: str) -> dict[str, Any]:
     return result
 
 
+def escalate_step(run_id: str) -> dict[str, Any]:
+    """Hand open cases to the help desk (context, export, status); after ``send``."""
+    from notify.cases import escalate
+    from notify.config import helpdesk_settings
+    from notify.helpdesk import make_helpdesk
+
+    _, engine = _store()
+    result = escalate(engine, run_id=run_id, helpdesk=make_helpdesk(helpdesk_settings()))
+    add_summary(engine, run_id, "escalate", result.to_dict())
+    return result.to_dict()
+
+
 def compose_step(run_id: str) -> dict[str, Any]:
     settings, engine = _store()
     result = compose.compose(engine, run_id=run_id, settings=settings).to_dict()
@@ -166,6 +178,7 @@ STEPS = {
     "render": render_step,
     "gate": gate_step,
     "send": send_step,
+    "escalate": escalate_step,
     "record": record_step,
 }
 

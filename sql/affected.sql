@@ -1,14 +1,25 @@
--- Every (customer, order, shipment) touched by a delay episode open as of the run's time, with
--- the run's ETA for that episode. Joins on the shipment's own (carrier, tracking number),
--- so a tracking number shared by two orders yields one row per order and each customer
--- only ever sees their own order.
-SELECT c.customer_id, c.first_name, c.email, c.phone, c.locale, c.timezone,
+-- Every (customer, order, parcel) touched by a delay episode open as of the run's time, with
+-- the run's ETA for that episode and what targeting needs to decide about it.
+-- * The join is on the shipment's own (carrier, tracking number): a tracking number shared by
+--   several orders yields one row per order, and each row carries that order's own customer,
+--   so a customer is only ever told about their own order.
+-- * A split order yields a row only for its delayed parcels; parcel_lines counts the order's
+--   lines in that parcel (shipped_lines: in any parcel), so a notice lists only those items.
+-- * order_status, need_by and order_value come from the order system as loaded.
+SELECT c.customer_id, c.email, c.phone, c.locale, c.timezone,
        c.email_opt_in, c.sms_opt_in,
        o.order_id, o.status AS order_status, o.promised_by, o.promised_by_utc,
+       o.need_by, o.order_value,
        s.shipment_id, s.carrier, s.tracking_number,
-       e.episode_id, e.kind, e.cause, e.updated_at AS episode_updated_at,
+       s.destination_postal_code, s.destination_country,
+       e.episode_id, e.kind, e.cause, e.opened_at AS episode_opened_at,
+       e.updated_at AS episode_updated_at,
        p.earliest AS eta_earliest, p.latest AS eta_latest, p.most_likely AS eta_most_likely,
-       p.confidence AS eta_confidence, p.method AS eta_method, p.next_update_by
+       p.confidence AS eta_confidence, p.method AS eta_method, p.next_update_by,
+       (SELECT COUNT(*) FROM order_lines ol
+         WHERE ol.order_id = o.order_id AND ol.shipment_id = s.shipment_id) AS parcel_lines,
+       (SELECT COUNT(*) FROM order_lines ol
+         WHERE ol.order_id = o.order_id AND ol.shipment_id IS NOT NULL) AS shipped_lines
 FROM delay_episodes e
 JOIN shipments s ON s.carrier = e.carrier AND s.tracking_number = e.tracking_number
 JOIN orders o ON o.order_id = s.order_id

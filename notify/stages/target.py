@@ -1,86 +1,92 @@
 """Target: exactly which customers hear about which delay, and why the others do not.
 
-Set-based in SQL (``sql/affected.sql``), then one pass per customer: an order that is no
-longer open is suppressed; a parcel whose new ETA still meets that order's promise is
-suppressed (unless the cause always matters, e.g. lost or damaged); the rest become one
-notice per customer listing only their own affected orders and parcels. The notice id is a
-hash of the facts the customer would be told, so the same facts never make a second notice
-and a changed ETA day or cause makes a new one.
+Set-based in SQL (``sql/affected.sql``: episodes x shipments x orders x customers, one row
+per customer x order x delayed parcel), then one pass per customer:
+
+1. each parcel row is kept or suppressed with a reason (order not open, parcel without
+   items of the order, ETA still meets the promise, ETA unknown and the promise still far);
+2. per order, the escalation triggers (``notify.escalation``) open a case for a person; an
+   order whose case is open from an earlier run is paused (no automated notice);
+3. the rest becomes ONE notice for the customer, listing each of their affected orders and
+   only the delayed parcels; its id is the notice key (customer, episode set, fact version),
+   so the customer hears again only when the told facts change;
+4. the contact policy (``notify.policy``) picks the channels, defers SMS in quiet hours and
+   new notices over the daily cap, and records a customer we cannot reach.
+
+Every outcome is a ``decisions`` row with its reason. Re-running the stage for a run
+recomputes the same rows.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from itertools import groupby
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete
-from sqlalchemy.engine import Engine
+from sqlalchemy import delete, select
+from sqlalchemy.engine import Connection, Engine
 
 from notify import decisions
-from notify.contacts import email_address, region_of, sms_number
-from notify.rules import DEFAULT_RULES, DetectionRules
+from notify.audience import (
+    NoticeKey,
+    OrderHistory,
+    digest,
+    next_round,
+    order_histories,
+    promise_day,
+    spell_for,
+    suppression,
+    sync_labels,
+    told_facts,
+)
+from notify.cases import CaseBook
+from notify.config import TargetingSettings, load_targeting_settings
+from notify.escalation import OrderFacts, ParcelDelay, Trigger, triggers
+from notify.policy import (
+    ChannelChoice,
+    Recipient,
+    choose_channels,
+    describe_window,
+    over_cap,
+    recipient_zones,
+    sms_opens_at,
+)
 from notify.sql import query
 from notify.store import schema
 from notify.store.ops import upsert
 from notify.store.types import as_utc
 
+IN_CHUNK = 500
+
 
 @dataclass
 class TargetResult:
     candidates: int = 0
-    notices: int = 0
+    notices: int = 0  # notices handed to compose in this run
+    affected_customers: int = 0
+    affected_parcels: int = 0
     suppressed: dict[str, int] = field(default_factory=dict)
     no_channel: int = 0
+    deferred: dict[str, int] = field(default_factory=dict)
+    escalated: int = 0
+    follow_ups: int = 0
+    labels_recorded: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
-
-def _zone(name: str | None) -> ZoneInfo:
-    return ZoneInfo(name) if name else ZoneInfo("UTC")
-
-
-def promise_day(row: Any) -> date:
-    """The promised day in the customer's own zone."""
-    if len(row.promised_by) == 10:
-        return date.fromisoformat(row.promised_by)
-    return as_utc(row.promised_by_utc).astimezone(_zone(row.timezone)).date()
+    def count(self, table: dict[str, int], reason: str) -> None:
+        table[reason] = table.get(reason, 0) + 1
 
 
-def suppression(row: Any, rules: DetectionRules) -> str | None:
-    """Why this (order, parcel) does not warrant a notice, or None when it does."""
-    if row.order_status != "open":
-        return f"order_{row.order_status}"
-    if row.eta_latest is None:
-        return None  # we do not know when it arrives: say so honestly
-    if row.cause in {r.value for r in rules.always_notify_causes}:
-        return None
-    if date.fromisoformat(row.eta_latest) <= promise_day(row):
-        return "eta_meets_promise"
-    return None
-
-
-def channels_for(row: Any) -> tuple[list[str], str]:
-    """The channels this customer can be reached on, and why not when there are none."""
-    chosen, why = [], []
-    if not row.email_opt_in:
-        why.append("no email consent")
-    elif email_address(row.email) is None:
-        why.append("no valid email address" if row.email else "no email address")
-    else:
-        chosen.append("email")
-    if not row.sms_opt_in:
-        why.append("no SMS consent")
-    elif sms_number(row.phone, region_of(row.locale)) is None:
-        why.append("no SMS-capable phone number" if row.phone else "no phone number")
-    else:
-        chosen.append("sms")
-    return chosen, "; ".join(why)
+def _chunks(values: Iterable[str]) -> Iterator[list[str]]:
+    ordered = sorted(set(values))
+    for i in range(0, len(ordered), IN_CHUNK):
+        yield ordered[i : i + IN_CHUNK]
 
 
 def notice_eta(rows: list[Any]) -> dict[str, Any]:
@@ -88,7 +94,8 @@ def notice_eta(rows: list[Any]) -> dict[str, Any]:
     unknown = [r for r in rows if r.eta_latest is None]
     if unknown:
         worst = unknown[0]
-        return {"eta": None, "next_update_by": as_utc(worst.next_update_by), "cause": worst.cause}
+        nub = as_utc(worst.next_update_by) if worst.next_update_by is not None else None
+        return {"eta": None, "next_update_by": nub, "cause": worst.cause}
     worst = max(rows, key=lambda r: (r.eta_latest, r.eta_earliest))
     eta = {
         "earliest": max(r.eta_earliest for r in rows),
@@ -100,28 +107,12 @@ def notice_eta(rows: list[Any]) -> dict[str, Any]:
     return {"eta": eta, "next_update_by": None, "cause": worst.cause}
 
 
-def notice_id(core: dict[str, Any]) -> str:
-    raw = json.dumps(core, sort_keys=True, default=str)
-    return "n_" + hashlib.sha256(raw.encode()).hexdigest()[:24]
-
-
-def _core(customer_id: str, rows: list[Any]) -> dict[str, Any]:
-    eta = notice_eta(rows)
-    return {
-        "customer_id": customer_id,
-        "parcels": sorted({(r.order_id, r.shipment_id, r.episode_id) for r in rows}),
-        "eta": eta["eta"] and {k: eta["eta"][k] for k in ("earliest", "latest")},
-        "cause": eta["cause"],
-        "unknown_eta": eta["eta"] is None,
-    }
-
-
-def _decision(run_id: str, row: Any, decision: str, reason: str) -> dict[str, Any]:
+def _parcel_decision(run_id: str, row: Any, decision: str, reason: str) -> dict[str, Any]:
     """A decision about one (order, parcel, episode) that did not become a notice."""
     key = f"{row.customer_id}|{row.order_id}|{row.shipment_id}|{row.episode_id}"
     return decisions.row(
         run_id=run_id,
-        notice_id="x_" + hashlib.sha256(key.encode()).hexdigest()[:24],
+        notice_id=digest(key, "x_"),
         customer_id=row.customer_id,
         order_ids=[row.order_id],
         shipment_ids=[row.shipment_id],
@@ -137,57 +128,358 @@ def _decision(run_id: str, row: Any, decision: str, reason: str) -> dict[str, An
     )
 
 
-def target(
-    engine: Engine, *, run_id: str, as_of: datetime, rules: DetectionRules = DEFAULT_RULES
-) -> TargetResult:
-    out = TargetResult()
-    now = datetime.now(UTC)
-    refused: list[dict[str, Any]] = []
-    notices: list[dict[str, Any]] = []
-    links: list[dict[str, Any]] = []
-    parcels: list[dict[str, Any]] = []
+def _notice_decision(
+    run_id: str, notice_id: str, rows: list[Any], channel: str, decision: str, reason: str
+) -> dict[str, Any]:
+    eta = notice_eta(rows)
+    return decisions.row(
+        run_id=run_id,
+        notice_id=notice_id,
+        customer_id=rows[0].customer_id,
+        order_ids=sorted({r.order_id for r in rows}),
+        shipment_ids=sorted({r.shipment_id for r in rows}),
+        channel=channel,
+        decision=decision,
+        reason=reason,
+        eta=eta["eta"] or {},
+        cause=eta["cause"],
+    )
+
+
+def _recipient(row: Any) -> Recipient:
+    return Recipient(
+        customer_id=row.customer_id,
+        email=row.email,
+        phone=row.phone,
+        locale=row.locale,
+        timezone=row.timezone,
+        email_opt_in=bool(row.email_opt_in),
+        sms_opt_in=bool(row.sms_opt_in),
+        destination_postal_code=row.destination_postal_code,
+        destination_country=row.destination_country,
+    )
+
+
+@dataclass
+class _Context:
+    """Everything read once for the run, shared by every customer's pass."""
+
+    run_id: str
+    as_of: datetime
+    settings: TargetingSettings
+    channels_enabled: tuple[str, ...]
+    histories: dict[str, OrderHistory]
+    sent_24h: dict[str, int]
+    previous: dict[str, list[dict[str, Any]]]  # customer -> plans of their stored notices
+    sent_channels: dict[str, set[str]]  # notice id -> channels already sent
+    cases: CaseBook
+    out: TargetResult = field(default_factory=TargetResult)
+    decided: list[dict[str, Any]] = field(default_factory=list)
+    notices: list[dict[str, Any]] = field(default_factory=list)
+    links: list[dict[str, Any]] = field(default_factory=list)
+    parcels: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _today(zones: tuple[str, ...], as_of: datetime) -> date:
+    from zoneinfo import ZoneInfo
+
+    return as_of.astimezone(ZoneInfo(zones[0])).date() if zones else as_of.date()
+
+
+def _order_facts(rows: list[Any], ctx: _Context, reachable: bool, today: date) -> OrderFacts:
+    first = rows[0]
+    history = ctx.histories.get(first.order_id)
+    parcels = tuple(
+        ParcelDelay(
+            shipment_id=r.shipment_id,
+            spell=spell_for(history, r.shipment_id, r.episode_id),
+            cause=r.cause,
+            eta_latest=date.fromisoformat(r.eta_latest[:10]) if r.eta_latest else None,
+        )
+        for r in rows
+    )
+    need_by = first.need_by
+    return OrderFacts(
+        order_id=first.order_id,
+        promise_day=promise_day(first),
+        today=today,
+        parcels=parcels,
+        delay_waves=history.waves if history else 1,
+        need_by=date.fromisoformat(need_by[:10]) if need_by else None,
+        order_value=float(first.order_value) if first.order_value is not None else None,
+        reachable=reachable,
+    )
+
+
+def _escalate_orders(
+    worthy: list[Any], ctx: _Context, choice: ChannelChoice, today: date
+) -> tuple[list[Any], dict[str, str], bool]:
+    """Open or update cases; returns the rows still for a notice, their cases, criticality."""
+    keep: list[Any] = []
+    escalated: dict[str, str] = {}
+    critical = False
+    for order_id, group in groupby(worthy, key=lambda r: r.order_id):
+        rows = list(group)
+        found: list[Trigger] = triggers(
+            _order_facts(rows, ctx, bool(choice.channels), today), ctx.settings
+        )
+        critical = critical or any(t.kind == "need_by_at_risk" for t in found)
+        outcome = ctx.cases.consider(order_id, rows[0].customer_id, found)
+        if outcome.changed and outcome.case_id:
+            ctx.out.escalated += 1
+            ctx.decided.append(
+                _notice_decision(
+                    ctx.run_id, outcome.case_id, rows, "helpdesk", "escalated", outcome.reason
+                )
+            )
+        if outcome.paused:
+            ctx.out.count(ctx.out.deferred, "case_open")
+            ctx.decided.extend(
+                _parcel_decision(ctx.run_id, r, "deferred", outcome.pause_reason) for r in rows
+            )
+            continue
+        if outcome.case_id and ctx.settings.escalation_mode == "instead":
+            continue
+        if outcome.case_id:
+            escalated[order_id] = outcome.case_id
+        keep.extend(rows)
+    return keep, escalated, critical
+
+
+def _plan(
+    key: NoticeKey, round_: int, rows: list[Any], ctx: _Context, extra: dict[str, Any]
+) -> dict[str, Any]:
+    eta = notice_eta(rows)
+    core = {
+        "customer_id": key.customer_id,
+        "parcels": sorted({(r.order_id, r.shipment_id, r.episode_id) for r in rows}),
+        "eta": eta["eta"] and {k: eta["eta"][k] for k in ("earliest", "latest")},
+        "cause": eta["cause"],
+        "unknown_eta": eta["eta"] is None,
+    }
+    return {
+        "core": core,
+        "as_of": ctx.as_of.isoformat(),
+        **eta,
+        "kind": key.facts["kind"],
+        "order_ids": sorted({r.order_id for r in rows}),
+        "parcel_facts": [
+            {
+                "order_id": r.order_id,
+                "shipment_id": r.shipment_id,
+                "episode_id": r.episode_id,
+                "kind": r.kind,
+                "cause": r.cause,
+                "eta_earliest": r.eta_earliest,
+                "eta_latest": r.eta_latest,
+            }
+            for r in rows
+        ],
+        "spells": [list(s) for s in key.spells],
+        "thread": key.thread,
+        "version": key.version,
+        "round": round_,
+        "run_id": ctx.run_id,
+        **extra,
+    }
+
+
+def _customer(customer_id: str, rows: list[Any], ctx: _Context) -> None:
+    out, s = ctx.out, ctx.settings
+    worthy = []
+    for row in rows:
+        reason = suppression(row, ctx.as_of, s)
+        if reason:
+            out.count(out.suppressed, reason)
+            ctx.decided.append(_parcel_decision(ctx.run_id, row, "suppressed", reason))
+        else:
+            worthy.append(row)
+    if not worthy:
+        return
+    out.affected_customers += 1
+    out.affected_parcels += len(worthy)
+    recipient = _recipient(worthy[0])
+    choice = choose_channels(recipient, ctx.channels_enabled)
+    zones, zone_source = recipient_zones(recipient)
+    affected, escalated, critical = _escalate_orders(worthy, ctx, choice, _today(zones, ctx.as_of))
+    if not affected:
+        return
+    if not choice.channels:
+        out.no_channel += 1
+        ctx.decided.extend(
+            _parcel_decision(ctx.run_id, r, "no_channel", choice.reason) for r in affected
+        )
+        return
+    critical = critical or any(r.cause in s.critical_causes for r in affected)
+    history = ctx.histories
+    spells = tuple(
+        sorted(
+            (
+                r.order_id,
+                r.shipment_id,
+                spell_for(history.get(r.order_id), r.shipment_id, r.episode_id),
+            )
+            for r in affected
+        )
+    )
+    eta = notice_eta(affected)
+    key = NoticeKey(customer_id, spells, told_facts("delay", eta["eta"], eta["cause"]))
+    round_ = next_round(ctx.previous.get(customer_id, []), key, ctx.run_id, ctx.as_of)
+    nid = key.notice_id(round_)
+    extra = {
+        "critical": critical,
+        "escalated_orders": escalated,
+        "channels": choice.as_plan(),
+        "recipient_zones": list(zones),
+        "zone_source": zone_source,
+    }
+    for case_id in escalated.values():
+        ctx.cases.attach_notice(case_id, nid)
+    _emit(nid, _plan(key, round_, affected, ctx, extra), affected, choice, zones, critical, ctx)
+
+
+def _emit(
+    nid: str,
+    plan: dict[str, Any],
+    rows: list[Any],
+    choice: ChannelChoice,
+    zones: tuple[str, ...],
+    critical: bool,
+    ctx: _Context,
+) -> None:
+    """Store the notice and decide which of its channels go out in this run."""
+    out, s = ctx.out, ctx.settings
+    customer_id = rows[0].customer_id
+    ctx.notices.append(
+        {
+            "notice_id": nid,
+            "customer_id": customer_id,
+            "first_run_id": ctx.run_id,
+            "plan": json.dumps(plan, default=str),
+            "created_at": datetime.now(UTC),
+        }
+    )
+    ctx.parcels.extend(
+        {
+            "notice_id": nid,
+            "order_id": r.order_id,
+            "shipment_id": r.shipment_id,
+            "episode_id": r.episode_id,
+        }
+        for r in rows
+    )
+    already = ctx.sent_channels.get(nid, set())
+    sent = ctx.sent_24h.get(customer_id, 0)
+    if not already and over_cap(sent, s.max_notices_per_day, critical):
+        out.count(out.deferred, "frequency_cap")
+        reason = (
+            f"frequency cap: {sent} notices sent in the last 24 h (cap "
+            f"{s.max_notices_per_day}); not critical, waits for a later run"
+        )
+        ctx.decided.append(_notice_decision(ctx.run_id, nid, rows, "", "deferred", reason))
+        return
+    channels = list(choice.channels)
+    if "sms" in channels and "sms" not in already:
+        opens = sms_opens_at(zones, ctx.as_of, s.sms_window)
+        if opens != ctx.as_of:
+            channels.remove("sms")
+            out.count(out.deferred, "quiet_hours")
+            when = (
+                f"until {opens.astimezone(_zone_of(zones)).isoformat(timespec='minutes')}"
+                if opens
+                else "no common window in the recipient's zones"
+            )
+            reason = f"quiet hours: SMS only {describe_window(zones, s.sms_window)}; held {when}"
+            ctx.decided.append(_notice_decision(ctx.run_id, nid, rows, "sms", "deferred", reason))
+    if not channels:
+        return
+    out.notices += 1
+    ctx.links.append({"run_id": ctx.run_id, "notice_id": nid, "channels": json.dumps(channels)})
+
+
+def _zone_of(zones: tuple[str, ...]) -> Any:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(zones[0]) if len(zones) == 1 else UTC
+
+
+def _previous_notices(conn: Connection, customers: list[str]) -> dict[str, list[dict[str, Any]]]:
+    n = schema.notices
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for chunk in _chunks(customers):
+        for r in conn.execute(
+            select(n.c.customer_id, n.c.plan, n.c.first_run_id).where(n.c.customer_id.in_(chunk))
+        ):
+            plan = json.loads(r.plan)
+            if "thread" in plan:
+                plan.setdefault("run_id", r.first_run_id)
+                out[r.customer_id].append(plan)
+    return out
+
+
+def _sent_channels(conn: Connection, customers: list[str]) -> dict[str, set[str]]:
+    d = schema.decisions
+    out: dict[str, set[str]] = defaultdict(set)
+    for chunk in _chunks(customers):
+        for r in conn.execute(
+            select(d.c.notice_id, d.c.channel)
+            .where(d.c.customer_id.in_(chunk), d.c.decision == "sent")
+            .distinct()
+        ):
+            out[r.notice_id].add(r.channel)
+    return out
+
+
+def _read(
+    engine: Engine, run_id: str, as_of: datetime, s: TargetingSettings
+) -> tuple[list[Any], dict[str, Any]]:
     with engine.connect() as conn:
         rows = conn.execute(query("affected"), {"run_id": run_id, "as_of": as_of}).all()
-    out.candidates = len(rows)
+        customers = sorted({r.customer_id for r in rows})
+        orders = sorted({r.order_id for r in rows})
+        since = as_of - timedelta(hours=24)
+        shared = {
+            "histories": order_histories(
+                conn.execute(query("order_history"), {"as_of": as_of}).all()
+            ),
+            "sent_24h": {
+                r.customer_id: int(r.notices)
+                for r in conn.execute(query("sent_recently"), {"since_at": since, "as_of": as_of})
+            },
+            "previous": _previous_notices(conn, customers),
+            "sent_channels": _sent_channels(conn, customers),
+            "cases": CaseBook.load(conn, orders, run_id=run_id, as_of=as_of),
+        }
+    return list(rows), shared
+
+
+def target(
+    engine: Engine,
+    *,
+    run_id: str,
+    as_of: datetime,
+    settings: TargetingSettings | None = None,
+    channels: tuple[str, ...] = ("email", "sms"),
+) -> TargetResult:
+    s = settings or load_targeting_settings()
+    with engine.begin() as conn:
+        labels = sync_labels(conn, as_of)
+    rows, shared = _read(engine, run_id, as_of, s)
+    ctx = _Context(run_id=run_id, as_of=as_of, settings=s, channels_enabled=channels, **shared)
+    ctx.out.candidates = len(rows)
+    ctx.out.labels_recorded = labels
     for customer_id, group in groupby(rows, key=lambda r: r.customer_id):
-        affected = []
-        for row in group:
-            reason = suppression(row, rules)
-            if reason:
-                out.suppressed[reason] = out.suppressed.get(reason, 0) + 1
-                refused.append(_decision(run_id, row, "suppressed", reason))
-            else:
-                affected.append(row)
-        if not affected:
-            continue
-        channels, why_not = channels_for(affected[0])
-        if not channels:
-            out.no_channel += 1
-            refused.extend(_decision(run_id, r, "no_channel", why_not) for r in affected)
-            continue
-        core = _core(customer_id, affected)
-        nid = notice_id(core)
-        facts = {"core": core, "as_of": as_of.isoformat(), **notice_eta(affected)}
-        notices.append(
-            {
-                "notice_id": nid,
-                "customer_id": customer_id,
-                "first_run_id": run_id,
-                "plan": json.dumps(facts, default=str),
-                "created_at": now,
-            }
-        )
-        links.append({"run_id": run_id, "notice_id": nid, "channels": json.dumps(channels)})
-        parcels.extend(
-            {"notice_id": nid, "order_id": o, "shipment_id": s, "episode_id": e}
-            for o, s, e in core["parcels"]
-        )
-    out.notices = len(notices)
+        _customer(customer_id, list(group), ctx)
+    if s.follow_ups:
+        from notify.followups import follow_ups
+
+        follow_ups(engine, ctx, rows)
     with engine.begin() as conn:
         for table in (schema.decisions, schema.run_notices):
             conn.execute(delete(table).where(table.c.run_id == run_id))
-        decisions.record(conn, refused)
-        upsert(conn, schema.notices, notices, ["notice_id"], update=[])
-        upsert(conn, schema.run_notices, links, ["run_id", "notice_id"])
-        upsert(conn, schema.notice_parcels, parcels, ["notice_id", "order_id", "shipment_id"])
-    return out
+        decisions.record(conn, ctx.decided)
+        upsert(conn, schema.notices, ctx.notices, ["notice_id"], update=[])
+        upsert(conn, schema.run_notices, ctx.links, ["run_id", "notice_id"])
+        upsert(conn, schema.notice_parcels, ctx.parcels, ["notice_id", "order_id", "shipment_id"])
+        ctx.cases.save(conn)
+    return ctx.out

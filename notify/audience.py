@@ -1,0 +1,198 @@
+"""Targeting rules on rows: who is affected, which delay spell a parcel is in, notice keys.
+
+* A parcel row is notice-worthy when its order is open in the order system, the parcel
+  carries items of that order, and the delay touches the promise: the new ETA is after the
+  promised day, or the cause always matters (lost, damaged, an address to confirm, ...), or
+  the ETA is unknown and the promise is already close (or past).
+* A delay spell is one delay of one parcel as the customer lives it: normally one episode;
+  when the parcel was relabelled (same shipment_id, new tracking number) while delayed, the
+  episode on the new label continues the spell of the old one.
+* A notice key is (customer, episode set, fact version): the episode set is the sorted
+  (order, parcel, spell) triples it covers; the fact version is what the customer is told
+  (kind, ETA window, cause) and, for an unknown ETA, which "next update by" round it is.
+  The same key always gives the same notice id; a change of told facts gives a new one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, exists, insert, literal, select
+from sqlalchemy.engine import Connection
+
+from notify.config import TargetingSettings
+from notify.escalation import delay_waves
+from notify.store import schema
+from notify.store.types import UTCDateTime, as_utc
+
+
+def digest(value: Any, prefix: str, size: int = 24) -> str:
+    raw = json.dumps(value, sort_keys=True, default=str)
+    return prefix + hashlib.sha256(raw.encode()).hexdigest()[:size]
+
+
+def _zone(name: str | None) -> ZoneInfo:
+    return ZoneInfo(name) if name else ZoneInfo("UTC")
+
+
+def promise_day(row: Any) -> date:
+    """The promised day in the customer's own zone."""
+    if len(row.promised_by) == 10:
+        return date.fromisoformat(row.promised_by)
+    return as_utc(row.promised_by_utc).astimezone(_zone(row.timezone)).date()
+
+
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value[:10]) if value else None
+
+
+def suppression(row: Any, as_of: datetime, s: TargetingSettings) -> str | None:
+    """Why this (order, parcel) does not warrant a notice now, or None when it does."""
+    if row.order_status != "open":
+        return f"order_{row.order_status}"
+    if not row.parcel_lines and row.shipped_lines:
+        return "no_items_of_this_order_in_parcel"
+    if row.cause in s.always_notify_causes:
+        return None
+    latest = _day(row.eta_latest)
+    if latest is None:
+        hours_left = (as_utc(row.promised_by_utc) - as_of).total_seconds() / 3600
+        if hours_left > s.unknown_eta_notify_hours:
+            return "eta_unknown_promise_not_at_risk_yet"
+        return None  # we do not know when it arrives and the promise is near: say so
+    if latest <= promise_day(row):
+        return "eta_meets_promise"
+    return None
+
+
+def sync_labels(conn: Connection, as_of: datetime) -> int:
+    """Record the current label of every parcel in an open episode, and of every parcel
+    we already know under another label (a relabel). Returns how many labels were new."""
+    s, lab, ep = schema.shipments, schema.shipment_labels, schema.delay_episodes
+    known = exists().where(
+        lab.c.shipment_id == s.c.shipment_id,
+        lab.c.carrier == s.c.carrier,
+        lab.c.tracking_number == s.c.tracking_number,
+    )
+    seen = literal(as_of, UTCDateTime())
+    columns = ["shipment_id", "carrier", "tracking_number", "first_seen_at"]
+    in_episode = (
+        select(s.c.shipment_id, s.c.carrier, s.c.tracking_number, seen)
+        .join(ep, and_(ep.c.carrier == s.c.carrier, ep.c.tracking_number == s.c.tracking_number))
+        .where(ep.c.closed_at.is_(None), ep.c.opened_at <= as_of, ~known)
+        .distinct()
+    )
+    older = lab.alias("older")
+    relabelled = (
+        select(s.c.shipment_id, s.c.carrier, s.c.tracking_number, seen)
+        .join(older, older.c.shipment_id == s.c.shipment_id)
+        .where(~known)
+        .distinct()
+    )
+    added = conn.execute(insert(lab).from_select(columns, in_episode)).rowcount or 0
+    added += conn.execute(insert(lab).from_select(columns, relabelled)).rowcount or 0
+    return added
+
+
+@dataclass(frozen=True)
+class OrderHistory:
+    spell_of: dict[str, str]  # (shipment_id|episode_id) -> spell id
+    waves: int
+
+
+def _spells(rows: list[Any]) -> tuple[dict[str, str], dict[str, tuple[datetime, datetime | None]]]:
+    """Per parcel, chain an episode on a new label to the one open on the old label."""
+    spell_of: dict[str, str] = {}
+    spans: dict[str, tuple[datetime, datetime | None]] = {}
+    by_parcel: dict[str, list[Any]] = defaultdict(list)
+    for r in rows:
+        by_parcel[r.shipment_id].append(r)
+    for shipment_id, episodes in by_parcel.items():
+        previous: Any = None
+        for r in sorted(episodes, key=lambda e: (as_utc(e.opened_at), e.episode_id)):
+            opened = as_utc(r.opened_at)
+            closed = as_utc(r.closed_at) if r.closed_at is not None else None
+            spell = r.episode_id
+            if previous is not None and _continues(previous, r):
+                spell = spell_of[f"{shipment_id}|{previous.episode_id}"]
+            spell_of[f"{shipment_id}|{r.episode_id}"] = spell
+            start, _ = spans.get(spell, (opened, closed))
+            spans[spell] = (min(start, opened), None if closed is None else closed)
+            previous = r
+    return spell_of, spans
+
+
+def _continues(old: Any, new: Any) -> bool:
+    """The new episode is on a newer label and the old one was open when that label came."""
+    if (old.carrier, old.tracking_number) == (new.carrier, new.tracking_number):
+        return False
+    if new.label_seen_at is None:  # a label we never recorded: no time to compare with
+        return old.closed_at is None
+    if old.closed_at is None:
+        return True
+    return as_utc(old.closed_at) >= as_utc(new.label_seen_at)
+
+
+def order_histories(rows: Iterable[Any]) -> dict[str, OrderHistory]:
+    """From ``sql/order_history.sql`` rows: each order's spell map and delay waves."""
+    by_order: dict[str, list[Any]] = defaultdict(list)
+    for r in rows:
+        by_order[r.order_id].append(r)
+    out = {}
+    for order_id, episodes in by_order.items():
+        spell_of, spans = _spells(episodes)
+        out[order_id] = OrderHistory(spell_of, delay_waves(list(spans.values())))
+    return out
+
+
+def spell_for(history: OrderHistory | None, shipment_id: str, episode_id: str) -> str:
+    if history is None:
+        return episode_id
+    return history.spell_of.get(f"{shipment_id}|{episode_id}", episode_id)
+
+
+def told_facts(kind: str, eta: dict[str, Any] | None, cause: str | None) -> dict[str, Any]:
+    """What the customer is told, the part of the key that makes a new version."""
+    window = eta and {"earliest": eta["earliest"], "latest": eta["latest"]}
+    return {"kind": kind, "eta": window, "cause": cause, "unknown_eta": eta is None}
+
+
+@dataclass(frozen=True)
+class NoticeKey:
+    customer_id: str
+    spells: tuple[tuple[str, str, str], ...]  # (order, parcel, spell), sorted
+    facts: dict[str, Any]
+
+    @property
+    def thread(self) -> str:
+        """The episode set: same customer, same parcels, same delays."""
+        return digest([self.customer_id, self.spells], "t_")
+
+    @property
+    def version(self) -> str:
+        return digest(self.facts, "v_", 16)
+
+    def notice_id(self, round_: int) -> str:
+        return digest([self.customer_id, self.spells, self.facts, round_], "n_")
+
+
+def next_round(previous: list[dict[str, Any]], key: NoticeKey, run_id: str, as_of: datetime) -> int:
+    """The "next update by" round: a notice with an unknown ETA promised an update by a time;
+    once that time has passed with the same facts, the customer is owed a fresh notice."""
+    mine = (key.thread, key.version)
+    same = [p for p in previous if (p.get("thread"), p.get("version")) == mine]
+    if not same:
+        return 0
+    last = max(same, key=lambda p: int(p.get("round", 0)))
+    due = last.get("next_update_by")
+    made_earlier = last.get("run_id") != run_id
+    if due and made_earlier and as_utc(due) <= as_of:
+        return int(last.get("round", 0)) + 1
+    return int(last.get("round", 0))

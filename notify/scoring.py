@@ -1,0 +1,321 @@
+"""Targeting measured against a simulated world's ground truth.
+
+Replays a world at one or more as-of times (ingest what the carriers showed by then through
+the real parsers, detect, ETA, target: the library stages, in process) and compares who
+targeting judged affected with ``truth/shipments.csv``. The unit is a shipment row (one
+order x one parcel), the unit a notice names.
+
+* Relevant at T (the positives): truth says ``customer_relevant`` (late against the promise,
+  and the carrier showed it before delivery), the carrier had shown it by T
+  (``evidence_at <= T``), it is not delivered by T, and the order is open in the order
+  system (a cancelled or refunded order's customer is not told about its parcels).
+* Late, not yet shown: truly late and undelivered at T on an open order, but the carrier's
+  evidence comes later (or never: a lost parcel whose scans just stop). Telling these
+  customers is right (their parcel is late), so they count as correct in precision, and
+  are not required for recall.
+* Everything else targeted is a false positive: the parcel arrives on time, was already
+  delivered, or belongs to an order that is not open.
+
+Precision = targeted that are relevant or late-not-yet-shown / targeted; recall = relevant
+targeted / relevant. The baseline is the "carrier delay in your area" email: every open,
+shipped, undelivered shipment row whose destination is in the incident's region.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import create_engine, select
+from sqlalchemy.engine import Engine
+
+from notify.config import TargetingSettings, load_targeting_settings
+from notify.orders import load_order_files
+from notify.runs import begin_run
+from notify.sql import query
+from notify.store import migrate, schema
+
+Pair = tuple[str, str]
+
+
+@dataclass
+class Score:
+    world: str
+    seed: int
+    as_of: str
+    relevant: int
+    late_not_yet_shown: int
+    targeted: int
+    true_positives: int
+    false_positives: int
+    baseline_targeted: int
+    baseline_correct: int
+    baseline_true_positives: int
+    misses: dict[str, int] = field(default_factory=dict)  # why relevant rows were not targeted
+    wrong: dict[str, int] = field(default_factory=dict)  # why false positives were wrong
+    customers_notified: int = 0
+    stage_seconds: float = 0.0
+
+    @property
+    def precision(self) -> float:
+        return (self.targeted - self.false_positives) / self.targeted if self.targeted else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.true_positives / self.relevant if self.relevant else 1.0
+
+    @property
+    def baseline_precision(self) -> float:
+        b = self.baseline_targeted
+        return self.baseline_correct / b if b else 1.0
+
+    @property
+    def baseline_recall(self) -> float:
+        return self.baseline_true_positives / self.relevant if self.relevant else 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dict(self.__dict__)
+        out.update(
+            precision=round(self.precision, 4),
+            recall=round(self.recall, 4),
+            baseline_precision=round(self.baseline_precision, 4),
+            baseline_recall=round(self.baseline_recall, 4),
+        )
+        return out
+
+
+@dataclass(frozen=True)
+class Truth:
+    frame: pd.DataFrame  # one row per shipment row, indexed by (order_id, shipment_id)
+    region: str  # the incident's region
+    end_day: str  # the day after the world's span ends (YYYY-MM-DD)
+
+    @classmethod
+    def load(cls, world: Path) -> Truth:
+        from notify.simulate import load_incidents, load_meta, load_truth
+
+        truth = load_truth(world)
+        raw = pd.read_csv(world / "truth" / "shipments.csv", dtype=str, keep_default_na=False)
+        truth["delivered_local"] = raw["delivered_at"].str[:10]  # the day in the customer's zone
+        orders = pd.read_csv(world / "orders" / "orders.csv", dtype=str, keep_default_na=False)
+        frame = truth.merge(orders[["order_id", "status"]], on="order_id", how="left")
+        frame["dest_region"] = frame["lane"].str.split("->").str[-1]
+        incidents = load_incidents(world)
+        end = datetime.fromisoformat(load_meta(world)["end"]) + timedelta(days=1)
+        return cls(
+            frame.set_index(["order_id", "shipment_id"]),
+            str(incidents["region"].iloc[0]),
+            end.date().isoformat(),
+        )
+
+    def sets(self, at: datetime) -> tuple[set[Pair], set[Pair], set[Pair]]:
+        """Relevant at ``at``, late-not-yet-shown at ``at``, and the region baseline."""
+        f = self.frame
+        moment = pd.Timestamp(at)
+        undelivered = f["delivered_at"].isna() | (f["delivered_at"] > moment)
+        open_ = f["status"] == "open"
+        relevant = f["customer_relevant"] & (f["evidence_at"] <= moment) & undelivered & open_
+        late = f["delayed"] & undelivered & open_ & ~relevant
+        shipped = f["shipped_at"] <= moment
+        region = (f["dest_region"] == self.region) & shipped & undelivered & open_
+        return _pairs(f[relevant]), _pairs(f[late]), _pairs(f[region])
+
+    def why_wrong(self, pair: Pair, at: datetime) -> str:
+        if pair not in self.frame.index:
+            return "not in truth"
+        row = self.frame.loc[pair]
+        if row["status"] != "open":
+            return f"order {row['status']}"
+        if pd.notna(row["delivered_at"]) and row["delivered_at"] <= pd.Timestamp(at):
+            return "already delivered"
+        return f"arrives on time ({row['carrier_event'] or 'no event'})"
+
+
+def _pairs(frame: pd.DataFrame) -> set[Pair]:
+    return {(str(o), str(s)) for o, s in frame.index}
+
+
+def _payloads(world: Any, engine: Engine, as_of: datetime) -> Iterator[Any]:
+    """What each carrier shows at ``as_of`` for the parcels we would poll, in its format."""
+    from carriers import registry
+    from carriers.fedex.client import MAX_NUMBERS_PER_REQUEST
+    from notify.stages.ingest import Payload, active_tracking
+
+    for carrier, numbers in active_tracking(engine, as_of).items():
+        spec = registry.get(carrier)
+        if spec.sandbox is None:
+            continue
+        size = MAX_NUMBERS_PER_REQUEST if carrier == "fedex" else 1
+        for i in range(0, len(numbers), size):
+            found = [world.tracking(carrier, n, as_of) for n in numbers[i : i + size]]
+            results = [r for r in found if r is not None]
+            if results:
+                _status, body = spec.sandbox.respond(results, [])
+                yield Payload(body, "api", f"{carrier}:score", carrier)
+
+
+def targeted_pairs(engine: Engine, run_id: str, as_of: datetime) -> set[Pair]:
+    """Shipment rows targeting judged affected in a run: candidates not suppressed."""
+    d = schema.decisions
+    with engine.connect() as conn:
+        rows = conn.execute(query("affected"), {"run_id": run_id, "as_of": as_of}).all()
+        refused = conn.execute(
+            select(d.c.order_ids, d.c.shipment_ids).where(
+                d.c.run_id == run_id, d.c.decision == "suppressed"
+            )
+        ).all()
+    out = {(r.order_id, r.shipment_id) for r in rows}
+    for r in refused:
+        out -= set(zip(json.loads(r.order_ids), json.loads(r.shipment_ids), strict=False))
+    return out
+
+
+def _miss_reasons(engine: Engine, run_id: str, missed: set[Pair]) -> Counter[str]:
+    d = schema.decisions
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(d.c.order_ids, d.c.shipment_ids, d.c.reason).where(
+                d.c.run_id == run_id, d.c.decision == "suppressed"
+            )
+        ).all()
+    why: dict[Pair, str] = {}
+    for r in rows:
+        for pair in zip(json.loads(r.order_ids), json.loads(r.shipment_ids), strict=False):
+            why[pair] = f"suppressed: {r.reason}"
+    return Counter(why.get(p, "no delay episode (detection)") for p in missed)
+
+
+def _oracle_stages(engine: Engine, truth: Truth, run_id: str, at: datetime) -> None:
+    """Delay episodes and ETAs as perfect detection and ETA would give them at ``at``.
+
+    An episode per tracking number whose parcel is truly late and whose evidence the carrier
+    has shown by ``at``, opened at that evidence, with truth's cause; closed once delivered.
+    The ETA is the real delivery day in the customer's zone, unknown if never delivered.
+    """
+    from notify.audience import digest
+
+    f = truth.frame.reset_index()
+    moment = pd.Timestamp(at)
+    shown = f["delayed"] & f["evidence_at"].notna() & (f["evidence_at"] <= moment)
+    f = f[shown].drop_duplicates(["carrier", "tracking_number"])
+    episodes, etas = [], []
+    for r in f.itertuples():
+        opened = r.evidence_at.to_pydatetime()
+        delivered = pd.notna(r.delivered_at) and r.delivered_at <= moment
+        episode_id = digest([r.carrier, r.tracking_number, opened.isoformat()], "ep_")
+        episodes.append({
+            "episode_id": episode_id, "carrier": r.carrier, "tracking_number": r.tracking_number,
+            "kind": "exception", "cause": r.cause, "opened_at": opened, "updated_at": at,
+            "closed_at": at if delivered else None,
+            "close_reason": "delivered" if delivered else None,
+            "version": 1, "facts_hash": "", "evidence": "[]",
+        })  # fmt: skip
+        # Never delivered in the world's span: an arrival after its end, unless nothing is
+        # coming (lost, returned to sender), which no ETA can give.
+        coming = r.cause not in ("lost", "returning_to_sender", "returned_to_sender")
+        day = r.delivered_local or (truth.end_day if coming else None)
+        etas.append({
+            "run_id": run_id, "episode_id": episode_id, "earliest": day, "latest": day,
+            "most_likely": day, "confidence": 1.0 if day else None,
+            "method": "oracle" if day else "unknown",
+            "next_update_by": None if day else at + timedelta(hours=24),
+        })  # fmt: skip
+    from notify.store.ops import upsert
+
+    with engine.begin() as conn:
+        upsert(conn, schema.delay_episodes, episodes, ["episode_id"])
+        upsert(conn, schema.eta_predictions, etas, ["run_id", "episode_id"])
+
+
+def replay(
+    world: Path,
+    times: Sequence[datetime],
+    *,
+    database_url: str | None = None,
+    settings: TargetingSettings | None = None,
+    oracle: bool = False,
+) -> list[Score]:
+    """Run the stages at each time (in order) and score each run.
+
+    ``oracle=False``: ingest -> detect -> eta -> target, the whole chain as it runs.
+    ``oracle=True``: delay episodes and ETAs from truth, then target: targeting alone.
+    """
+    import time
+
+    from carriers.sandbox import SandboxWorld
+    from notify.simulate import load_meta
+    from notify.stages import detect, eta, ingest, target
+
+    settings = settings or load_targeting_settings()
+    seed = int(load_meta(world)["seed"])
+    truth = Truth.load(world)
+    sandbox = None if oracle else SandboxWorld.load(world)
+    workdir = Path(tempfile.mkdtemp(prefix="oasis-score-"))
+    engine = create_engine(database_url or f"sqlite:///{workdir / 'score.db'}")
+    migrate(engine)
+    load_order_files(engine, world / "orders")
+    scores = []
+    for i, at in enumerate(sorted(times)):
+        run_id = f"score-{seed}-{i}"
+        begin_run(engine, run_id=run_id, as_of=at, mode="replay", params={})
+        started = time.perf_counter()
+        if sandbox is None:
+            _oracle_stages(engine, truth, run_id, at)
+        else:
+            items = list(_payloads(sandbox, engine, at))
+            ingest.ingest_payloads(engine, items, run_id=run_id, stated_at=at)
+            detect.detect(engine, run_id=run_id, as_of=at)
+            eta.predict(engine, run_id=run_id, as_of=at)
+        result = target.target(engine, run_id=run_id, as_of=at, settings=settings)
+        seconds = time.perf_counter() - started
+        scores.append(_score(engine, truth, world, seed, run_id, at, result, seconds))
+    engine.dispose()
+    return scores
+
+
+def _score(
+    engine: Engine,
+    truth: Truth,
+    world: Path,
+    seed: int,
+    run_id: str,
+    at: datetime,
+    result: Any,
+    seconds: float,
+) -> Score:
+    relevant, late, region = truth.sets(at)
+    chosen = targeted_pairs(engine, run_id, at)
+    right = relevant | late
+    wrong = chosen - right
+    return Score(
+        world=str(world),
+        seed=seed,
+        as_of=at.isoformat(),
+        relevant=len(relevant),
+        late_not_yet_shown=len(late),
+        targeted=len(chosen),
+        true_positives=len(chosen & relevant),
+        false_positives=len(wrong),
+        baseline_targeted=len(region),
+        baseline_correct=len(region & right),
+        baseline_true_positives=len(region & relevant),
+        misses=dict(_miss_reasons(engine, run_id, relevant - chosen)),
+        wrong=dict(Counter(truth.why_wrong(p, at) for p in wrong)),
+        customers_notified=result.affected_customers,
+        stage_seconds=round(seconds, 2),
+    )
+
+
+def default_times(world: Path, hours: Sequence[float] = (-24.0, 0.0, 24.0)) -> list[datetime]:
+    """As-of times around the world's demo moment (inside its incident)."""
+    from notify.simulate import load_meta
+
+    demo = datetime.fromisoformat(load_meta(world)["demo_as_of"])
+    return [demo + timedelta(hours=h) for h in hours]
