@@ -40,6 +40,7 @@ class CaseOutcome:
     case_id: str | None = None  # the order's open case after this run's triggers
     changed: bool = False  # opened or given new triggers in this run: an "escalated" decision
     paused: bool = False  # open since an earlier run: automated notices wait
+    notice_id: str | None = None  # the notice that went alongside when it opened
     reason: str = ""
     pause_reason: str = ""
 
@@ -84,7 +85,9 @@ class CaseBook:
             self._refresh(open_case)
         added = [t for t in open_case["triggers"] if t.get("run_id") == self.run_id]
         opened_here = open_case["opened_run_id"] == self.run_id
-        out = CaseOutcome(case_id=open_case["case_id"], changed=bool(added))
+        out = CaseOutcome(
+            case_id=open_case["case_id"], changed=bool(added), notice_id=open_case["notice_id"]
+        )
         if added:
             verb = "opened" if opened_here else "updated"
             details = "; ".join(f"{t['kind']} ({t['detail']})" for t in added)

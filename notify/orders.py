@@ -35,6 +35,10 @@ COLUMNS: dict[str, list[str]] = {
         "origin_postal_code", "destination_postal_code", "destination_country",
     ],
 }  # fmt: skip
+# Optional columns: read when the file has them (ARCHITECTURE-compatible additions).
+# orders.need_by: the date the customer said they need the order by (YYYY-MM-DD);
+# orders.order_value: the order total in the shop's currency (for the high-value rule).
+OPTIONAL_COLUMNS: dict[str, list[str]] = {"orders": ["need_by", "order_value"]}
 ORDER_STATUSES = {"open", "cancelled", "refunded", "delivered"}
 BOOLEANS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
 
@@ -72,7 +76,11 @@ def _read(directory: Path, name: str) -> pd.DataFrame:
     missing = [c for c in COLUMNS[name] if c not in frame.columns]
     if missing:
         raise OrderFileError(f"{path}: missing columns {', '.join(missing)}")
-    return frame[COLUMNS[name]].map(lambda v: v.strip() if isinstance(v, str) else v)
+    for column in OPTIONAL_COLUMNS.get(name, []):
+        if column not in frame.columns:
+            frame[column] = ""
+    wanted = COLUMNS[name] + OPTIONAL_COLUMNS.get(name, [])
+    return frame[wanted].map(lambda v: v.strip() if isinstance(v, str) else v)
 
 
 def _nonempty(column: str) -> Check:
@@ -119,6 +127,8 @@ CHECKS: dict[str, list[Check]] = {
             | f["promised_by"].str.match(ISO_WITH_OFFSET),
         ),
         _in("status", ORDER_STATUSES),
+        _matches("need_by", DATE_ONLY, "a date (YYYY-MM-DD)", optional=True),
+        _matches("order_value", r"^\d+(\.\d+)?$", "a non-negative number", optional=True),
     ],
     "order_lines": [
         _nonempty("order_id"),
@@ -185,6 +195,8 @@ def _orders_rows(f: pd.DataFrame, zones: dict[str, str]) -> list[dict[str, objec
     for row, end, at in zip(rows, promised, placed, strict=True):
         row["promised_by_utc"] = end
         row["placed_at"] = at.to_pydatetime()
+        value = row.get("order_value")
+        row["order_value"] = None if value is None else float(str(value))
     return rows
 
 
@@ -211,6 +223,21 @@ def _reject_orphans(
     return frame[~orphan], frame[orphan].assign(_reason=f"{column} names no valid {what}")
 
 
+def _reject_foreign_parcels(
+    lines: pd.DataFrame, shipments: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A line may only sit in a parcel (shipment row) of its own order: a line pointing at
+    another order's shipment row would put one customer's item in another's notice."""
+    owner = dict(zip(shipments["shipment_id"], shipments["order_id"], strict=True))
+    named = lines["shipment_id"] != ""
+    foreign = named & lines["shipment_id"].map(owner).notna()
+    foreign &= lines["shipment_id"].map(owner) != lines["order_id"]
+    reason = (
+        "shipment_id names a parcel of another order (a line belongs to its own order's parcel)"
+    )
+    return lines[~foreign], lines[foreign].assign(_reason=reason)
+
+
 def load_order_files(engine: Engine, directory: Path, run_id: str | None = None) -> OrderLoadResult:
     """Validate and upsert the four order files; store rejected rows with their reasons."""
     frames = {name: _read(directory, name) for name in COLUMNS}
@@ -228,6 +255,8 @@ def load_order_files(engine: Engine, directory: Path, run_id: str | None = None)
     for name in ("order_lines", "shipments"):
         valid[name], bad = _reject_orphans(valid[name], "order_id", order_ids, "order")
         rejected.append((name, bad))
+    valid["order_lines"], bad = _reject_foreign_parcels(valid["order_lines"], valid["shipments"])
+    rejected.append(("order_lines", bad))
     customers = valid["customers"]
     zones = dict(zip(customers["customer_id"], customers["timezone"], strict=True))
     now = datetime.now(UTC)

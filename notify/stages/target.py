@@ -211,19 +211,32 @@ def _order_facts(rows: list[Any], ctx: _Context, reachable: bool, today: date) -
     )
 
 
+@dataclass
+class _Paused:
+    rows: list[Any]
+    notice_id: str | None  # the notice that went alongside when the case opened
+    reason: str
+
+
+@dataclass
+class _Escalation:
+    keep: list[Any] = field(default_factory=list)  # rows for the automated notice
+    cases: dict[str, str] = field(default_factory=dict)  # order -> case, for kept orders
+    paused: list[_Paused] = field(default_factory=list)  # orders a person holds
+    critical: bool = False
+
+
 def _escalate_orders(
     worthy: list[Any], ctx: _Context, choice: ChannelChoice, today: date
-) -> tuple[list[Any], dict[str, str], bool]:
-    """Open or update cases; returns the rows still for a notice, their cases, criticality."""
-    keep: list[Any] = []
-    escalated: dict[str, str] = {}
-    critical = False
+) -> _Escalation:
+    """Open or update cases; split the rows into those for a notice and the paused ones."""
+    out = _Escalation()
     for order_id, group in groupby(worthy, key=lambda r: r.order_id):
         rows = list(group)
         found: list[Trigger] = triggers(
             _order_facts(rows, ctx, bool(choice.channels), today), ctx.settings
         )
-        critical = critical or any(t.kind == "need_by_at_risk" for t in found)
+        out.critical = out.critical or any(t.kind == "need_by_at_risk" for t in found)
         outcome = ctx.cases.consider(order_id, rows[0].customer_id, found)
         if outcome.changed and outcome.case_id:
             ctx.out.escalated += 1
@@ -233,17 +246,47 @@ def _escalate_orders(
                 )
             )
         if outcome.paused:
-            ctx.out.count(ctx.out.deferred, "case_open")
-            ctx.decided.extend(
-                _parcel_decision(ctx.run_id, r, "deferred", outcome.pause_reason) for r in rows
-            )
+            out.paused.append(_Paused(rows, outcome.notice_id, outcome.pause_reason))
+        elif outcome.case_id and ctx.settings.escalation_mode == "instead":
             continue
-        if outcome.case_id and ctx.settings.escalation_mode == "instead":
-            continue
-        if outcome.case_id:
-            escalated[order_id] = outcome.case_id
-        keep.extend(rows)
-    return keep, escalated, critical
+        else:
+            if outcome.case_id:
+                out.cases[order_id] = outcome.case_id
+            out.keep.extend(rows)
+    return out
+
+
+def _key_for(customer_id: str, rows: list[Any], ctx: _Context) -> tuple[NoticeKey, int, str]:
+    spells = tuple(
+        sorted(
+            (r.order_id, r.shipment_id,
+             spell_for(ctx.histories.get(r.order_id), r.shipment_id, r.episode_id))
+            for r in rows
+        )
+    )  # fmt: skip
+    eta = notice_eta(rows)
+    key = NoticeKey(customer_id, spells, told_facts("delay", eta["eta"], eta["cause"]))
+    round_ = next_round(ctx.previous.get(customer_id, []), key, ctx.run_id, ctx.as_of)
+    return key, round_, key.notice_id(round_)
+
+
+def _resolve_paused(customer_id: str, esc: _Escalation, ctx: _Context) -> list[Any]:
+    """Rows for the notice: paused orders join only if the notice is the very one that went
+    alongside their case (nothing changed since; the ledger will not send it twice, and a
+    channel deferred then may still go). Otherwise they wait for the person."""
+    if not esc.paused:
+        return esc.keep
+    whole = sorted(
+        esc.keep + [r for p in esc.paused for r in p.rows],
+        key=lambda r: (r.order_id, r.shipment_id),
+    )
+    _key, _round, nid = _key_for(customer_id, whole, ctx)
+    if all(p.notice_id == nid for p in esc.paused):
+        return whole
+    for p in esc.paused:
+        ctx.out.count(ctx.out.deferred, "case_open")
+        ctx.decided.extend(_parcel_decision(ctx.run_id, r, "deferred", p.reason) for r in p.rows)
+    return esc.keep
 
 
 def _plan(
@@ -301,31 +344,24 @@ def _customer(customer_id: str, rows: list[Any], ctx: _Context) -> None:
     recipient = _recipient(worthy[0])
     choice = choose_channels(recipient, ctx.channels_enabled)
     zones, zone_source = recipient_zones(recipient)
-    affected, escalated, critical = _escalate_orders(worthy, ctx, choice, _today(zones, ctx.as_of))
+    esc = _escalate_orders(worthy, ctx, choice, _today(zones, ctx.as_of))
+    if not choice.channels:
+        if esc.keep:
+            out.no_channel += 1
+        ctx.decided.extend(
+            _parcel_decision(ctx.run_id, r, "no_channel", choice.reason) for r in esc.keep
+        )
+        for p in esc.paused:
+            ctx.decided.extend(
+                _parcel_decision(ctx.run_id, r, "deferred", p.reason) for r in p.rows
+            )
+        return
+    affected = _resolve_paused(customer_id, esc, ctx)
     if not affected:
         return
-    if not choice.channels:
-        out.no_channel += 1
-        ctx.decided.extend(
-            _parcel_decision(ctx.run_id, r, "no_channel", choice.reason) for r in affected
-        )
-        return
-    critical = critical or any(r.cause in s.critical_causes for r in affected)
-    history = ctx.histories
-    spells = tuple(
-        sorted(
-            (
-                r.order_id,
-                r.shipment_id,
-                spell_for(history.get(r.order_id), r.shipment_id, r.episode_id),
-            )
-            for r in affected
-        )
-    )
-    eta = notice_eta(affected)
-    key = NoticeKey(customer_id, spells, told_facts("delay", eta["eta"], eta["cause"]))
-    round_ = next_round(ctx.previous.get(customer_id, []), key, ctx.run_id, ctx.as_of)
-    nid = key.notice_id(round_)
+    escalated = esc.cases
+    critical = esc.critical or any(r.cause in s.critical_causes for r in affected)
+    key, round_, nid = _key_for(customer_id, affected, ctx)
     extra = {
         "critical": critical,
         "escalated_orders": escalated,

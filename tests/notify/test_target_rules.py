@@ -1,0 +1,316 @@
+"""Targeting rules, one test per rule and edge case, on SQLite and PostgreSQL.
+
+Episodes and ETAs are written as detect and eta would write them (tests/notify/
+targetworld.py), so each test pins one targeting decision.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from notify.config import load_settings
+from notify.stages import compose
+from notify.store import schema
+from tests.notify.targetworld import (
+    AS_OF,
+    SETTINGS,
+    World,
+    close,
+    decisions,
+    episode,
+    eta,
+    mark_sent,
+    notices,
+    run,
+)
+
+
+def _facts(engine, notice_id):
+    with engine.connect() as conn:
+        return json.loads(conn.execute(select(schema.notices.c.facts).where(
+            schema.notices.c.notice_id == notice_id)).scalar_one())  # fmt: skip
+
+
+def test_split_shipment_names_only_the_delayed_parcels_items(engine, tmp_path):
+    w = World().customer("C1").order("O1", "C1")
+    w.parcel("S1", "O1", "111", "Wool socks").parcel("S2", "O1", "222", "Rain jacket", "Scarf")
+    w.load(engine, tmp_path / "o")
+    eta(engine, "r1", episode(engine, "111"), "2026-11-23")
+    run(engine, "r1")
+    plan = notices(engine, "r1")["C1"]
+    assert [p[:2] for p in plan["core"]["parcels"]] == [["O1", "S1"]]
+    compose.compose(engine, run_id="r1", settings=load_settings())
+    facts = _facts(engine, plan["notice_id"])
+    assert facts["orders"][0]["items"] == [{"title": "Wool socks", "quantity": 1}]
+    assert [s["tracking_number"] for s in facts["orders"][0]["shipments"]] == ["111"]
+
+
+def test_shared_tracking_number_tells_each_customer_only_their_own_order(engine, tmp_path):
+    w = World().customer("C1").customer("C2", email="c2@example.org")
+    w.order("O1", "C1").order("O2", "C2")
+    w.parcel("S1", "O1", "333", "Lamp").parcel("S2", "O2", "333", "Kettle")
+    w.load(engine, tmp_path / "o")
+    eta(engine, "r1", episode(engine, "333"), "2026-11-24")
+    run(engine, "r1")
+    plans = notices(engine, "r1")
+    assert set(plans) == {"C1", "C2"}
+    assert plans["C1"]["order_ids"] == ["O1"] and plans["C2"]["order_ids"] == ["O2"]
+    compose.compose(engine, run_id="r1", settings=load_settings())
+    assert _facts(engine, plans["C1"]["notice_id"])["orders"][0]["items"][0]["title"] == "Lamp"
+    assert _facts(engine, plans["C2"]["notice_id"])["orders"][0]["items"][0]["title"] == "Kettle"
+
+
+def test_several_delayed_orders_of_one_customer_make_one_notice(engine, tmp_path):
+    w = World().customer("C1").order("O1", "C1").order("O2", "C1", promised="2026-11-21")
+    w.parcel("S1", "O1", "111", "Socks").parcel("S2", "O2", "222", "Mug")
+    w.load(engine, tmp_path / "o")
+    eta(engine, "r1", episode(engine, "111"), "2026-11-23")
+    eta(engine, "r1", episode(engine, "222", "transport_delay"), "2026-11-24")
+    result = run(engine, "r1")
+    assert result.notices == 1
+    plan = notices(engine, "r1")["C1"]
+    assert plan["order_ids"] == ["O1", "O2"]
+    assert plan["eta"]["latest"] == "2026-11-24"  # the latest parcel decides the window
+
+
+def test_orders_not_open_in_the_order_system_are_suppressed(engine, tmp_path):
+    w = World().customer("C1")
+    for oid, status in (("O1", "cancelled"), ("O2", "refunded"), ("O3", "delivered")):
+        w.order(oid, "C1", status=status).parcel(f"S{oid}", oid, f"9{oid}", "Item")
+    w.load(engine, tmp_path / "o")
+    for oid in ("O1", "O2", "O3"):
+        eta(engine, "r1", episode(engine, f"9{oid}"), "2026-11-25")
+    result = run(engine, "r1")
+    assert result.notices == 0
+    assert result.suppressed == {"order_cancelled": 1, "order_refunded": 1, "order_delivered": 1}
+    reasons = {d["order_ids"][0]: d["reason"] for d in decisions(engine, "r1")}
+    assert reasons == {"O1": "order_cancelled", "O2": "order_refunded", "O3": "order_delivered"}
+
+
+def test_eta_that_still_meets_the_promise_is_not_news(engine, tmp_path):
+    w = World().customer("C1").order("O1", "C1", promised="2026-11-22")
+    w.parcel("S1", "O1", "111", "Socks").load(engine, tmp_path / "o")
+    eta(engine, "r1", episode(engine, "111", "weather"), "2026-11-22")
+    result = run(engine, "r1")
+    assert result.notices == 0 and result.suppressed == {"eta_meets_promise": 1}
+
+
+def test_a_serious_cause_is_told_even_when_the_eta_meets_the_promise(engine, tmp_path):
+    w = World().customer("C1").order("O1", "C1", promised="2026-11-22")
+    w.parcel("S1", "O1", "111", "Socks").load(engine, tmp_path / "o")
+    eta(engine, "r1", episode(engine, "111", "address_issue"), "2026-11-21")
+    assert run(engine, "r1").notices == 1
+
+
+def test_unknown_eta_waits_while_the_promise_is_far_and_tells_once_it_is_near(engine, tmp_path):
+    w = World().customer("C1").order("O1", "C1", promised="2026-11-25")
+    w.parcel("S1", "O1", "111", "Socks").load(engine, tmp_path / "o")
+    eid = episode(engine, "111", "weather")
+    eta(engine, "r1", eid, None)
+    first = run(engine, "r1")
+    assert first.notices == 0
+    assert first.suppressed == {"eta_unknown_promise_not_at_risk_yet": 1}
+    later = AS_OF + timedelta(days=5)  # the promise (end of the 25th, Chicago) is hours away
+    eta(engine, "r2", eid, None, next_update_by=later + timedelta(hours=24))
+    assert run(engine, "r2", later).notices == 1
+
+
+def test_a_parcel_without_items_of_the_order_does_not_concern_it(engine, tmp_path):
+    w = World().customer("C1").order("O1", "C1")
+    w.parcel("S1", "O1", "111", "Socks").parcel("S2", "O1", "222")  # S2 carries none of O1
+    w.load(engine, tmp_path / "o")
+    eta(engine, "r1", episode(engine, "222"), "2026-11-24")
+    result = run(engine, "r1")
+    assert result.notices == 0
+    assert result.suppressed == {"no_items_of_this_order_in_parcel": 1}
+
+
+def test_same_facts_keep_the_notice_id_and_changed_facts_make_a_new_one(engine, tmp_path):
+    w = World().customer("C1").order("O1", "C1")
+    w.parcel("S1", "O1", "111", "Socks").load(engine, tmp_path / "o")
+    eid = episode(engine, "111", "weather")
+    ids = []
+    for i, (day, cause) in enumerate([("2026-11-23", "weather"), ("2026-11-23", "weather"),
+                                      ("2026-11-24", "weather"), ("2026-11-24", "customs")]):  # fmt: skip
+        with engine.begin() as conn:
+            conn.execute(schema.delay_episodes.update().values(cause=cause))
+        eta(engine, f"r{i}", eid, day)
+        run(engine, f"r{i}", AS_OF + timedelta(hours=i))
+        ids.append(notices(engine, f"r{i}")["C1"]["notice_id"])
+    assert ids[0] == ids[1]  # nothing new: the ledger will not send it again
+    assert len({ids[1], ids[2], ids[3]}) == 3  # a new ETA day, then a new cause
+    versions = [notices(engine, f"r{i}")["C1"]["version"] for i in range(4)]
+    threads = {notices(engine, f"r{i}")["C1"]["thread"] for i in range(4)}
+    assert len(threads) == 1 and len(set(versions)) == 3
+
+
+def test_unknown_eta_owes_a_new_notice_once_the_promised_update_time_passes(engine, tmp_path):
+    w = World().customer("C1").order("O1", "C1", promised="2026-11-19")
+    w.parcel("S1", "O1", "111", "Socks").load(engine, tmp_path / "o")
+    eid = episode(engine, "111", "no_scan", kind="stalled")
+    eta(engine, "r1", eid, None, next_update_by=AS_OF + timedelta(hours=24))
+    run(engine, "r1")
+    eta(engine, "r2", eid, None, next_update_by=AS_OF + timedelta(hours=30))
+    run(engine, "r2", AS_OF + timedelta(hours=6))  # before the promised update time
+    eta(engine, "r3", eid, None, next_update_by=AS_OF + timedelta(hours=49))
+    run(engine, "r3", AS_OF + timedelta(hours=25))  # after it: the customer is owed news
+    first, same, owed = (notices(engine, r)["C1"] for r in ("r1", "r2", "r3"))
+    assert first["notice_id"] == same["notice_id"] and first["round"] == 0
+    assert owed["round"] == 1 and owed["notice_id"] != first["notice_id"]
+    run(engine, "r3", AS_OF + timedelta(hours=25))  # re-running the run changes nothing
+    assert notices(engine, "r3")["C1"]["notice_id"] == owed["notice_id"]
+
+
+def test_a_relabelled_parcel_continues_its_delay_without_a_duplicate_notice(engine, tmp_path):
+    w = World().customer("C1").order("O1", "C1")
+    w.parcel("S1", "O1", "111", "Socks").load(engine, tmp_path / "o1")
+    old = episode(engine, "111", "weather")
+    eta(engine, "r1", old, "2026-11-24")
+    run(engine, "r1")
+    first = notices(engine, "r1")["C1"]
+    # The warehouse relabels the parcel: same shipment id, new tracking number. Detect closes
+    # the old label's episode (no open order's parcel has it any more) and the new label
+    # shows the same delay.
+    w.shipments[0]["tracking_number"] = "999"
+    w.load(engine, tmp_path / "o2")
+    later = AS_OF + timedelta(hours=6)
+    close(engine, old, later, "order_closed")
+    new = episode(engine, "999", "weather", opened=later - timedelta(hours=1))
+    eta(engine, "r2", new, "2026-11-24")
+    result = run(engine, "r2", later)
+    second = notices(engine, "r2")["C1"]
+    assert second["notice_id"] == first["notice_id"]  # same facts, same notice: no duplicate
+    assert second["spells"] == first["spells"] == [["O1", "S1", old]]
+    with engine.connect() as conn:
+        labels = conn.execute(select(schema.shipment_labels.c.tracking_number)
+                              .order_by(schema.shipment_labels.c.first_seen_at)).scalars().all()  # fmt: skip
+        parcels = conn.execute(select(schema.notice_parcels.c.episode_id)).scalars().all()
+    assert labels == ["111", "999"]
+    assert parcels == [new]  # the gate checks the episode that is open now
+    assert result.escalated == 0 and _cases(engine) == []  # one delay, not a second one
+
+
+def test_a_second_delay_of_the_same_order_goes_to_a_person(engine, tmp_path):
+    w = World().customer("C1").order("O1", "C1", promised="2026-11-18")
+    w.parcel("S1", "O1", "111", "Socks").load(engine, tmp_path / "o")
+    first = episode(engine, "111", "weather", opened=AS_OF - timedelta(days=3))
+    close(engine, first, AS_OF - timedelta(days=2), "resolved")
+    eta(engine, "r1", episode(engine, "111", "transport_delay"), "2026-11-21")
+    run(engine, "r1")
+    (case,) = _cases(engine)
+    assert [t["kind"] for t in case["triggers"]] == ["repeat_delay"]
+
+
+def test_follow_up_when_a_told_delay_ends(engine, tmp_path):
+    settings = dataclasses.replace(SETTINGS, follow_ups=True)
+    w = World().customer("C1").customer("C2").order("O1", "C1").order("O2", "C2")
+    w.parcel("S1", "O1", "111", "Socks").parcel("S2", "O2", "222", "Mug")
+    w.load(engine, tmp_path / "o")
+    e1, e2 = episode(engine, "111"), episode(engine, "222")
+    eta(engine, "r1", e1, "2026-11-23")
+    eta(engine, "r1", e2, "2026-11-23")
+    run(engine, "r1", settings=settings)
+    told = notices(engine, "r1")
+    mark_sent(engine, "r1", told["C1"]["notice_id"], "C1", order_ids=("O1",))
+    mark_sent(engine, "r1", told["C2"]["notice_id"], "C2", order_ids=("O2",))
+    later = AS_OF + timedelta(days=3)
+    close(engine, e1, later - timedelta(hours=2), "delivered")
+    close(engine, e2, later - timedelta(hours=2), "resolved")
+    result = run(engine, "r2", later, settings=settings)
+    plans = notices(engine, "r2")
+    assert result.follow_ups == 2
+    assert plans["C1"]["kind"] == "delivered" and plans["C2"]["kind"] == "resolved"
+    assert run(engine, "r3", later, settings=SETTINGS).follow_ups == 0  # off by default
+
+
+def test_sms_waits_for_the_morning_and_email_goes(engine, tmp_path):
+    w = World().customer("C1").order("O1", "C1")
+    w.parcel("S1", "O1", "111", "Socks").load(engine, tmp_path / "o")
+    eid = episode(engine, "111")
+    night = AS_OF.replace(hour=3, minute=5) + timedelta(days=1)  # 21:05 in Chicago
+    eta(engine, "r1", eid, "2026-11-23")
+    run(engine, "r1", night)
+    plan = notices(engine, "r1")["C1"]
+    assert plan["linked_channels"] == ["email"]
+    (held,) = [d for d in decisions(engine, "r1") if d["decision"] == "deferred"]
+    assert held["channel"] == "sms" and "until 2026-11-20T08:00-06:00" in held["reason"]
+    mark_sent(engine, "r1", plan["notice_id"], "C1", "email", night)
+    morning = night + timedelta(hours=11)  # 08:05 in Chicago
+    eta(engine, "r2", eid, "2026-11-23")
+    run(engine, "r2", morning)
+    assert notices(engine, "r2")["C1"]["linked_channels"] == ["email", "sms"]
+    assert notices(engine, "r2")["C1"]["notice_id"] == plan["notice_id"]  # deferred, not dropped
+
+
+def test_without_the_customers_zone_the_destination_address_decides(engine, tmp_path):
+    w = World().customer("C1", timezone="").order("O1", "C1")
+    w.parcel("S1", "O1", "111", "Socks", destination_postal_code="94103")  # San Francisco
+    w.load(engine, tmp_path / "o")
+    eta(engine, "r1", episode(engine, "111"), "2026-11-23")
+    run(engine, "r1", AS_OF.replace(hour=15))  # 09:00 in Chicago, 07:00 in San Francisco
+    plan = notices(engine, "r1")["C1"]
+    assert plan["zone_source"] == "destination address"
+    assert plan["recipient_zones"] == ["America/Los_Angeles"]
+    assert plan["linked_channels"] == ["email"]
+
+
+def test_unknown_zone_keeps_to_the_window_of_every_zone_it_may_be(engine, tmp_path):
+    w = World().customer("C1", timezone="").order("O1", "C1")
+    w.parcel("S1", "O1", "111", "Socks", destination_postal_code="")
+    w.load(engine, tmp_path / "o")
+    eta(engine, "r1", episode(engine, "111"), "2026-11-23")
+    run(engine, "r1", AS_OF.replace(hour=16))  # 08:00 Los Angeles, but 06:00 in Honolulu
+    plan = notices(engine, "r1")["C1"]
+    assert plan["zone_source"] == "destination country (every zone)"
+    assert plan["linked_channels"] == ["email"]
+    eta(engine, "r2", episode(engine, "111"), "2026-11-23")
+    run(engine, "r2", AS_OF.replace(hour=18))  # 08:00 in Honolulu, 13:00 in New York
+    assert notices(engine, "r2")["C1"]["linked_channels"] == ["email", "sms"]
+
+
+def test_frequency_cap_defers_a_new_notice_but_not_a_critical_one(engine, tmp_path):
+    w = World().customer("C1").order("O1", "C1").order("O2", "C1")
+    w.parcel("S1", "O1", "111", "Socks").parcel("S2", "O2", "222", "Mug")
+    w.load(engine, tmp_path / "o")
+    for i in range(2):
+        mark_sent(
+            engine, f"earlier{i}", f"n_earlier{i}", "C1", as_of=AS_OF - timedelta(hours=3 + i)
+        )
+    e1 = episode(engine, "111", "weather")
+    eta(engine, "r1", e1, "2026-11-23")
+    result = run(engine, "r1")
+    assert result.notices == 0 and result.deferred == {"frequency_cap": 1}
+    (held,) = [d for d in decisions(engine, "r1") if d["decision"] == "deferred"]
+    assert held["reason"].startswith("frequency cap: 2 notices sent in the last 24 h")
+    e2 = episode(engine, "222", "address_issue")
+    eta(engine, "r2", e1, "2026-11-23")
+    eta(engine, "r2", e2, "2026-11-23")
+    assert run(engine, "r2").notices == 1  # an address to confirm cannot wait for tomorrow
+
+
+def test_no_channel_is_recorded_and_escalated_when_it_matters(engine, tmp_path):
+    w = World().customer("C1", email="", phone="", email_opt_in="false", sms_opt_in="false")
+    w.customer("C2", email="not-an-email", sms_opt_in="false")
+    w.order("O1", "C1").order("O2", "C2", promised="2026-11-22")
+    w.parcel("S1", "O1", "111", "Socks").parcel("S2", "O2", "222", "Mug")
+    w.load(engine, tmp_path / "o")
+    eta(engine, "r1", episode(engine, "111", "weather"), "2026-11-26")  # 6 days late
+    eta(engine, "r1", episode(engine, "222", "weather"), "2026-11-23")  # 1 day late
+    result = run(engine, "r1")
+    assert result.no_channel == 2 and result.notices == 0
+    rows = {d["customer_id"]: d for d in decisions(engine, "r1") if d["decision"] == "no_channel"}
+    assert rows["C1"]["reason"] == "email: no email consent; sms: no SMS consent"
+    assert rows["C2"]["reason"] == "email: no valid email address; sms: no SMS consent"
+    cases = {c["order_id"]: c for c in _cases(engine)}
+    assert "O2" not in cases  # one day late, nothing serious: recorded, not escalated
+    assert {t["kind"] for t in cases["O1"]["triggers"]} == {"no_channel", "late_beyond_days"}
+
+
+def _cases(engine):
+    with engine.connect() as conn:
+        rows = conn.execute(select(schema.cases).order_by(schema.cases.c.case_id)).all()
+    return [{**r._mapping, "triggers": json.loads(r.triggers)} for r in rows]
