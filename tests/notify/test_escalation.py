@@ -1,0 +1,181 @@
+"""Escalation to a person: triggers, cases, pausing, the help-desk adapter (loopback)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from notify.cases import close_case, escalate
+from notify.config import HelpdeskSettings
+from notify.helpdesk import (
+    HelpdeskAuthError,
+    HelpdeskUnavailable,
+    Ticket,
+    ZendeskHelpdesk,
+    make_helpdesk,
+)
+from notify.store import schema
+from tests.notify.targetworld import AS_OF, SETTINGS, World, decisions, episode, eta, notices, run
+from tests.notify.zendesk_stub import EMAIL, TOKEN, zendesk_stub
+
+
+def _cases(engine):
+    with engine.connect() as conn:
+        rows = conn.execute(select(schema.cases).order_by(schema.cases.c.case_id)).all()
+    return [{**r._mapping, "triggers": json.loads(r.triggers)} for r in rows]
+
+
+def _one_order(engine, tmp_path, **order):
+    w = World().customer("C1").order("O1", "C1", **order)
+    w.parcel("S1", "O1", "111", "Espresso machine").load(engine, tmp_path / "o")
+
+
+@pytest.mark.parametrize(
+    ("cause", "kind"),
+    [("lost", "lost"), ("damaged", "damaged"), ("returning_to_sender", "returned")],
+)
+def test_lost_damaged_or_returned_parcels_open_a_case_alongside_the_notice(
+    engine, tmp_path, cause, kind
+):
+    _one_order(engine, tmp_path)
+    eta(engine, "r1", episode(engine, "111", cause), None)
+    result = run(engine, "r1")
+    (case,) = _cases(engine)
+    assert [t["kind"] for t in case["triggers"]] == [kind] and case["priority"] == "urgent"
+    assert case["status"] == "open" and case["order_id"] == "O1"
+    assert result.escalated == 1 and result.notices == 1
+    assert case["notice_id"] == notices(engine, "r1")["C1"]["notice_id"]
+    (escalated,) = [d for d in decisions(engine, "r1") if d["decision"] == "escalated"]
+    assert escalated["notice_id"] == case["case_id"] and case["case_id"] in escalated["reason"]
+
+
+def test_a_delay_beyond_the_threshold_goes_to_a_person(engine, tmp_path):
+    _one_order(engine, tmp_path)
+    eta(engine, "r1", episode(engine, "111", "weather"), "2026-11-25")  # 5 days late
+    run(engine, "r1")
+    (case,) = _cases(engine)
+    assert [t["kind"] for t in case["triggers"]] == ["late_beyond_days"]
+    assert "5 days past the promised 2026-11-20" in case["triggers"][0]["detail"]
+
+
+def test_a_need_by_date_at_risk_goes_to_a_person_and_bypasses_the_cap(engine, tmp_path):
+    w = World().customer("C1").order("O1", "C1", need_by="2026-11-22")
+    w.order("O2", "C1", need_by="2026-11-30")
+    w.parcel("S1", "O1", "111", "Costume").parcel("S2", "O2", "222", "Book")
+    w.load(engine, tmp_path / "o")
+    eta(engine, "r1", episode(engine, "111", "weather"), "2026-11-23")
+    eta(engine, "r1", episode(engine, "222", "weather"), "2026-11-23")
+    run(engine, "r1", settings=dataclasses.replace(SETTINGS, max_notices_per_day=0))
+    (case,) = _cases(engine)
+    assert case["order_id"] == "O1" and case["triggers"][0]["kind"] == "need_by_at_risk"
+    assert notices(engine, "r1")["C1"]["critical"] is True
+
+
+def test_a_high_value_order_goes_to_a_person(engine, tmp_path):
+    w = World().customer("C1").order("O1", "C1", order_value="899.00")
+    w.order("O2", "C1", order_value="40")
+    w.parcel("S1", "O1", "111", "Television").parcel("S2", "O2", "222", "Cable")
+    w.load(engine, tmp_path / "o")
+    eta(engine, "r1", episode(engine, "111", "weather"), "2026-11-22")
+    eta(engine, "r1", episode(engine, "222", "weather"), "2026-11-22")
+    run(engine, "r1")
+    (case,) = _cases(engine)
+    assert case["order_id"] == "O1" and case["triggers"][0]["kind"] == "high_value"
+    assert notices(engine, "r1")["C1"]["order_ids"] == ["O1", "O2"]  # one notice, both orders
+
+
+def test_an_open_case_pauses_automated_notices_until_it_is_closed(engine, tmp_path):
+    _one_order(engine, tmp_path)
+    eid = episode(engine, "111", "damaged")
+    eta(engine, "r1", eid, "2026-11-23")
+    run(engine, "r1")
+    first = notices(engine, "r1")["C1"]["notice_id"]
+    eta(engine, "r2", eid, "2026-11-23")
+    run(engine, "r2", AS_OF + timedelta(hours=1))  # same facts: the same notice, no new one
+    assert notices(engine, "r2")["C1"]["notice_id"] == first
+    eta(engine, "r3", eid, "2026-11-26")  # new facts while a person holds the order
+    result = run(engine, "r3", AS_OF + timedelta(hours=2))
+    assert notices(engine, "r3") == {} and result.deferred == {"case_open": 1}
+    (paused,) = [d for d in decisions(engine, "r3") if d["decision"] == "deferred"]
+    assert paused["reason"].startswith("paused: case ")
+    (case,) = _cases(engine)
+    assert close_case(engine, case["case_id"], "customer called, replacement sent")
+    eta(engine, "r4", eid, "2026-11-26")
+    run(engine, "r4", AS_OF + timedelta(hours=3))
+    assert notices(engine, "r4")["C1"]["eta"]["latest"] == "2026-11-26"
+    assert len(_cases(engine)) == 1  # the same trouble does not open a second case
+
+
+def test_instead_mode_sends_no_automated_notice_for_an_escalated_order(engine, tmp_path):
+    _one_order(engine, tmp_path)
+    eta(engine, "r1", episode(engine, "111", "lost"), None)
+    result = run(engine, "r1", settings=dataclasses.replace(SETTINGS, escalation_mode="instead"))
+    assert result.notices == 0 and result.escalated == 1
+
+
+def test_the_escalate_step_builds_the_context_and_exports_once(engine, tmp_path):
+    _one_order(engine, tmp_path, order_value="1200")
+    with engine.begin() as conn:
+        conn.execute(schema.tracking_events.insert().values(
+            carrier="fedex", tracking_number="111", occurred_at=AS_OF - timedelta(hours=21),
+            local_time="2026-11-18T15:00:00-06:00", status="exception", reason="damaged",
+            code="DMG", description="Package damaged", first_seen_at=AS_OF))  # fmt: skip
+    eta(engine, "r1", episode(engine, "111", "damaged"), "2026-11-24")
+    run(engine, "r1")
+    settings = HelpdeskSettings(kind="zendesk", url="", email=EMAIL, token=TOKEN)
+    with zendesk_stub() as (url, stub):
+        desk = ZendeskHelpdesk(dataclasses.replace(settings, url=url))
+        first = escalate(engine, run_id="r1", helpdesk=desk)
+        again = escalate(engine, run_id="r2", helpdesk=desk)
+        (ticket,) = stub.tickets.values()
+        ticket["status"] = "solved"
+        synced = escalate(engine, run_id="r3", helpdesk=desk)
+    assert (first.exported, again.exported, synced.closed_in_helpdesk) == (1, 0, 1)
+    assert [m for m, path, _ in stub.requests if m == "POST"] == ["POST"]
+    (case,) = _cases(engine)
+    assert case["external_id"] == str(ticket["id"]) and case["status"] == "closed"
+    assert ticket["external_id"] == case["case_id"] and ticket["priority"] == "urgent"
+    assert set(ticket["tags"]) == {"oasis", "damaged", "high_value"}
+    body = ticket["comments"][0]["body"]
+    assert "Package damaged" in body and "Espresso machine" in body and "value 1200" in body
+    context = json.loads(case["context"])
+    assert context["items"][0]["title"] == "Espresso machine"
+    assert context["parcels"][0]["episodes"][0]["eta"]["latest"] == "2026-11-24"
+    assert "replacement" in context["suggested_resolution"]
+
+
+def test_the_zendesk_adapter_waits_out_rate_limits_and_stops_on_bad_credentials():
+    slept: list[float] = []
+    ticket = Ticket("case_x", "Order O1: lost", "body", "urgent", ("oasis",))
+    with zendesk_stub() as (url, stub):
+        settings = HelpdeskSettings(kind="zendesk", url=url, email=EMAIL, token=TOKEN)
+        desk = ZendeskHelpdesk(settings, sleep=slept.append)
+        stub.faults.append((429, {"Retry-After": "7"}))
+        external = desk.export(ticket)
+        assert slept == [7.0] and desk.export(ticket) == external
+        stub.faults.append((503, {}))
+        with pytest.raises(HelpdeskUnavailable):
+            desk.status(external)
+        wrong = ZendeskHelpdesk(dataclasses.replace(settings, token="wrong"))
+        with pytest.raises(HelpdeskAuthError):
+            wrong.export(ticket)
+    assert make_helpdesk(HelpdeskSettings()) is None
+    with pytest.raises(ValueError, match="OASIS_HELPDESK_EMAIL"):
+        ZendeskHelpdesk(HelpdeskSettings(kind="zendesk", url="http://127.0.0.1:1"))
+
+
+def test_a_failed_export_is_kept_and_retried_next_run(engine, tmp_path):
+    _one_order(engine, tmp_path)
+    eta(engine, "r1", episode(engine, "111", "lost"), None)
+    run(engine, "r1")
+    with zendesk_stub() as (url, stub):
+        desk = ZendeskHelpdesk(HelpdeskSettings(kind="zendesk", url=url, email=EMAIL, token=TOKEN))
+        stub.faults.append((500, {}))
+        failed = escalate(engine, run_id="r1", helpdesk=desk)
+        assert failed.export_errors == 1 and "HTTP 500" in _cases(engine)[0]["export_error"]
+        retried = escalate(engine, run_id="r2", helpdesk=desk)
+    assert retried.exported == 1 and _cases(engine)[0]["export_error"] is None

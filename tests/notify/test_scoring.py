@@ -1,0 +1,40 @@
+"""Targeting scored against a simulated world's truth (small world; the CLI runs bigger ones)."""
+
+from __future__ import annotations
+
+import pytest
+
+from notify.scoring import default_times, replay
+from notify.simulate import generate_world
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    root = tmp_path_factory.mktemp("world")
+    generate_world(root, orders=2000, seed=5)
+    return root
+
+
+def test_targeting_alone_is_exact_on_truths_episodes(world):
+    scores = replay(world, default_times(world), oracle=True)
+    assert sum(s.relevant for s in scores) > 0
+    for s in scores:
+        assert s.false_positives == 0, s.wrong
+        assert s.true_positives == s.relevant, s.misses
+        assert s.precision == 1.0 and s.recall == 1.0
+
+
+def test_the_region_baseline_tells_people_whose_parcels_are_fine(world):
+    scores = replay(world, default_times(world), oracle=True)
+    sent = sum(s.baseline_targeted for s in scores)
+    assert sent > sum(s.baseline_correct for s in scores)  # the mirage's false positives
+    assert sum(s.baseline_true_positives for s in scores) < sum(s.relevant for s in scores)
+
+
+def test_the_whole_chain_is_scored_with_reasons_for_every_miss(world):
+    (score,) = replay(world, default_times(world, (0.0,)))
+    assert score.targeted > 0
+    assert sum(score.misses.values()) == score.relevant - score.true_positives
+    assert sum(score.wrong.values()) == score.false_positives
