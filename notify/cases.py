@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from notify.audience import digest
 from notify.escalation import Trigger, priority, suggested_resolution
 from notify.store import schema
-from notify.store.ops import upsert
+from notify.store.bulk import write_many
 
 log = logging.getLogger(__name__)
 IN_CHUNK = 500
@@ -53,6 +53,10 @@ class CaseBook:
     as_of: datetime
     by_order: dict[str, list[dict[str, Any]]]
     dirty: dict[str, dict[str, Any]] = field(default_factory=dict)
+    by_id: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.by_id = {c["case_id"]: c for cases in self.by_order.values() for c in cases}
 
     @classmethod
     def load(
@@ -120,6 +124,7 @@ class CaseBook:
         }
         self._refresh(case)
         self.by_order.setdefault(order_id, []).append(case)
+        self.by_id[str(case["case_id"])] = case
         return case
 
     def _refresh(self, case: dict[str, Any]) -> None:
@@ -131,15 +136,15 @@ class CaseBook:
 
     def attach_notice(self, case_id: str, notice_id: str) -> None:
         """The automated notice that goes alongside a case opened in this run."""
-        for cases in self.by_order.values():
-            for case in cases:
-                if case["case_id"] == case_id and case["opened_run_id"] == self.run_id:
-                    case["notice_id"] = notice_id
-                    self.dirty[case_id] = case
+        case = self.by_id.get(case_id)
+        opened_here = case is not None and case["opened_run_id"] == self.run_id
+        if case is not None and opened_here and case["notice_id"] != notice_id:
+            case["notice_id"] = notice_id
+            self.dirty[case_id] = case
 
     def save(self, conn: Connection) -> None:
         rows = [{**c, "triggers": json.dumps(c["triggers"])} for c in self.dirty.values()]
-        upsert(conn, schema.cases, rows, ["case_id"])
+        write_many(conn, schema.cases, rows, ["case_id"])
 
 
 # --- the agent's view: a case's whole context --------------------------------------------
