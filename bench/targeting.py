@@ -37,7 +37,7 @@ CAUSES = np.array(["weather", "transport_delay", "no_scan", "customs", "recipien
 CAUSE_SHARE = np.array([0.35, 0.2, 0.12, 0.06, 0.1, 0.07, 0.04, 0.03, 0.03])
 ZONES = np.array(["America/New_York", "America/Chicago", "America/Denver",
                   "America/Los_Angeles", ""], dtype=object)  # fmt: skip
-console = Console()
+console = Console(width=150)
 
 
 def _chunks(n: int) -> Iterator[tuple[int, int]]:
