@@ -329,3 +329,6 @@ cases = Table(
     Column("closed_at", UTCDateTime),
     Column("close_reason", Text),
 )
+
+# Decisions by notice: "was this notice sent?" (follow-ups, the frequency cap, explain).
+Index("ix_decisions_notice_id", decisions.c.notice_id)

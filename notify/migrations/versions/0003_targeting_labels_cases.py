@@ -60,9 +60,11 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_cases_order_id"), "cases", ["order_id"], unique=False)
     op.create_index(op.f("ix_cases_customer_id"), "cases", ["customer_id"], unique=False)
+    op.create_index("ix_decisions_notice_id", "decisions", ["notice_id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_decisions_notice_id", table_name="decisions")
     op.drop_index(op.f("ix_cases_customer_id"), table_name="cases")
     op.drop_index(op.f("ix_cases_order_id"), table_name="cases")
     op.drop_table("cases")
