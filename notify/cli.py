@@ -154,7 +154,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from notify.store import open_store
 
     settings = _settings()
-    console.print(explain(open_store(settings.database_url), args.order_id))
+    console.print(explain(open_store(settings.database_url), args.order_id), markup=False)
     return 0
 
 

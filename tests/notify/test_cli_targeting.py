@@ -8,8 +8,8 @@ import pytest
 
 from notify.cli import main
 from notify.config import load_settings
-from notify.store import open_store
-from tests.notify.targetworld import World, episode, eta, run
+from notify.store import open_store, schema
+from tests.notify.targetworld import AS_OF, World, episode, eta, run
 
 
 @pytest.fixture
@@ -22,6 +22,11 @@ def store(tmp_path, monkeypatch):
 def test_cases_are_listed_shown_and_closed(store, tmp_path, capsys):
     w = World().customer("C1").order("O1", "C1").parcel("S1", "O1", "111", "Socks")
     w.load(store, tmp_path / "o")
+    with store.begin() as conn:
+        conn.execute(schema.tracking_events.insert().values(
+            carrier="fedex", tracking_number="111", occurred_at=AS_OF, local_time="2026-11-19T12:00:00-06:00",
+            status="exception", reason="lost", code="LST", description="Package [lost] at hub",
+            first_seen_at=AS_OF))  # fmt: skip
     eta(store, "r1", episode(store, "111", "lost"), None)
     run(store, "r1")
     assert main(["cases"]) == 0
@@ -40,7 +45,9 @@ def test_cases_are_listed_shown_and_closed(store, tmp_path, capsys):
     with pytest.raises(SystemExit, match="no open case"):
         main(["cases", "close", case["case_id"]])
     assert main(["explain", "O1"]) == 0
-    assert "closed (refunded)" in capsys.readouterr().out
+    story = capsys.readouterr().out
+    assert "closed (refunded)" in story
+    assert "exception [lost] Package [lost] at hub" in story  # printed as is, not as markup
 
 
 def test_score_targeting_prints_the_table_and_writes_json(store, tmp_path, capsys):
