@@ -179,3 +179,26 @@ def test_a_failed_export_is_kept_and_retried_next_run(engine, tmp_path):
         assert failed.export_errors == 1 and "HTTP 500" in _cases(engine)[0]["export_error"]
         retried = escalate(engine, run_id="r2", helpdesk=desk)
     assert retried.exported == 1 and _cases(engine)[0]["export_error"] is None
+
+
+def test_the_escalate_step_takes_the_help_desk_from_an_airflow_connection(tmp_path, monkeypatch):
+    from notify import pipeline
+    from notify.config import load_settings
+    from notify.store import open_store
+
+    monkeypatch.setenv("OASIS_HOME", str(tmp_path / "home"))
+    engine = open_store(load_settings().database_url)
+    _one_order(engine, tmp_path)
+    eta(engine, "r1", episode(engine, "111", "damaged"), "2026-11-24")
+    run(engine, "r1")
+    with zendesk_stub() as (url, stub):
+        connection = {"conn_type": "http", "host": url, "login": EMAIL, "password": TOKEN,
+                      "extra": {"kind": "zendesk", "group_id": "42"}}  # fmt: skip
+        monkeypatch.setenv("AIRFLOW_CONN_OASIS_HELPDESK", json.dumps(connection))
+        result = pipeline.escalate_step("r1")
+    assert result["exported"] == 1 and result["helpdesk"] == "zendesk"
+    (ticket,) = stub.tickets.values()
+    assert ticket["group_id"] == 42
+    with engine.connect() as conn:
+        summary = json.loads(conn.execute(select(schema.runs.c.summary)).scalar_one())
+    assert summary["escalate"]["exported"] == 1
