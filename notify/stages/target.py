@@ -352,6 +352,7 @@ def _customer(customer_id: str, rows: list[Any], ctx: _Context) -> None:
             _parcel_decision(ctx.run_id, r, "no_channel", choice.reason) for r in esc.keep
         )
         for p in esc.paused:
+            out.count(out.deferred, "case_open")
             ctx.decided.extend(
                 _parcel_decision(ctx.run_id, r, "deferred", p.reason) for r in p.rows
             )
