@@ -49,7 +49,6 @@ class _Reader:
         kind = self.data[self.pos : self.pos + 2]
         self.pos += 2
         if kind == b"N;":
-            self.pos -= 1
             return None
         if kind == b"b:":
             return self.integer(b";") != 0
