@@ -72,6 +72,11 @@ class Mapping:
     options: dict[str, Any]
     carriers: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def label(self) -> str:
+        """The shipped mapping's name, or the folder of a custom one."""
+        return self.name if self.folder.parent == SOURCES_DIR else str(self.folder)
+
     def for_table(self, table: str) -> list[Query]:
         return [q for q in self.queries if q.table == table]
 

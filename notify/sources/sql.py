@@ -368,7 +368,7 @@ class SqlSource:
             values = {
                 "source": self.name,
                 "kind": self.kind,
-                "mapping": str(self.mapping.folder),
+                "mapping": self.mapping.label,
                 "mapping_hash": self.mapping.digest,
                 "watermark": max(until, keep) if keep else until,
                 "last_full_refresh_at": now if full else last_full,
