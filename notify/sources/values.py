@@ -84,6 +84,8 @@ def bcp47(locale: str) -> str:
 
 def as_text(value: Any, zone: ZoneInfo | None = None) -> str:
     """One shop value as contract text; naive times are in ``zone`` (default UTC)."""
+    if value.__class__ is str:
+        return str(value).strip()
     if value is None:
         return ""
     if isinstance(value, bool):
