@@ -237,15 +237,19 @@ def _read(result: Any) -> int:
     return sum(c["read"] for c in result.to_dict()["tables"].values())
 
 
-def run(orders: int, store_url: str | None, chunk_rows: int, keep: bool) -> list[Step]:
+def run(
+    orders: int, store_url: str | None, chunk_rows: int, keep: bool, admin_url: str = ADMIN_URL
+) -> list[Step]:
     from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
 
     from notify.sources import SqlSource, load_mapping
     from notify.store import open_store
 
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     name = f"oasis_bench_{uuid.uuid4().hex[:8]}"
-    url = f"mysql+pymysql://root@127.0.0.1:3306/{name}?charset=utf8mb4"
+    shop_url = make_url(admin_url).set(database=name, query={"charset": "utf8mb4"})
+    url = shop_url.render_as_string(hide_password=False)
     steps: list[Step] = []
     with admin.connect() as conn:
         conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
@@ -302,8 +306,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--store-url", default=None, help="default: SQLite in a temp folder")
     parser.add_argument("--chunk-rows", type=int, default=5000)
     parser.add_argument("--keep", action="store_true", help="keep the shop database and files")
+    parser.add_argument("--mariadb-url", default=ADMIN_URL, help=f"default: {ADMIN_URL}")
     args = parser.parse_args(argv)
-    steps = run(args.orders, args.store_url, args.chunk_rows, args.keep)
+    steps = run(args.orders, args.store_url, args.chunk_rows, args.keep, args.mariadb_url)
     table = Table(title=f"Order extraction, Magento 2.4 on MariaDB, {args.orders:,} orders")
     for column in ("step", "rows", "changed", "seconds", "rows/s", "peak RSS MB"):
         table.add_column(column, justify="left" if column == "step" else "right")
