@@ -146,6 +146,9 @@ def _query(path: Path, table: str, prefix: str) -> Query:
                 "is '-- oasis: expand <name>'"
             )
         expand = argument
+    # Whole-line comments go: a ":name" in a comment must not become a bound parameter, and
+    # a comment edit is not a mapping change.
+    sql = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
     if expand is not None and expand not in EXPANDERS:
         raise MappingError(
             f"{path}: no expander {expand!r}; built-in expanders: {', '.join(sorted(EXPANDERS))}"

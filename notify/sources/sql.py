@@ -39,13 +39,14 @@ from notify.sources.contract import ContractLoader, Counts
 from notify.sources.expand import ExpandError, expander
 from notify.sources.mapping import Mapping as SourceMapping
 from notify.sources.mapping import Query
-from notify.sources.values import as_text
+from notify.sources.values import as_text, as_time_text
 from notify.store import schema
 from notify.store.ops import upsert
 
 log = logging.getLogger(__name__)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+TIME_COLUMNS = frozenset({"placed_at", "promised_by", "shipped_at"})
 
 
 class SourceError(RuntimeError):
@@ -282,7 +283,11 @@ class SqlSource:
             rows: list[Mapping[str, Any]] = list(part)
             if expand is not None:
                 rows = self._expanded(rows, expand, query, loader)
-            chunk = [{c: as_text(row.get(c), self.zone) for c in columns} for row in rows]
+            chunk = [
+                {c: (as_time_text if c in TIME_COLUMNS else as_text)(row.get(c), self.zone)
+                 for c in columns}
+                for row in rows
+            ]  # fmt: skip
             loader.load_chunk(query.table, chunk, query.label)
 
     def _expanded(

@@ -104,6 +104,21 @@ def as_text(value: Any, zone: ZoneInfo | None = None) -> str:
     return str(value).strip()
 
 
+def as_time_text(value: Any, zone: ZoneInfo | None = None) -> str:
+    """A time column as contract text: like :func:`as_text`, and a time the shop keeps as
+    text without an offset ("2026-11-20 15:30:00", SQLite, varchar columns) is read in
+    ``zone`` too. Dates and anything unreadable stay as they are (validation names them)."""
+    text = as_text(value, zone)
+    if isinstance(value, str) and len(text) > 10:
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            return text
+        if parsed.tzinfo is None:
+            return as_text(parsed, zone)
+    return text
+
+
 def as_flag(text: str) -> str:
     """Shop yes/no values (1/0, yes/no, true/false, on/off) as ``true``/``false``."""
     lowered = text.strip().lower()

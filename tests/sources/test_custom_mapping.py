@@ -150,3 +150,30 @@ def test_a_query_the_shop_refuses_is_named(home_shop, sqlite_engine):
         SourceError, match=r"orders.sql: the shop database refused the query .*shop_orderz"
     ):
         src.extract(sqlite_engine)
+
+
+def test_a_sqlite_shop_is_read_only_too(tmp_path, sqlite_engine):
+    """The SQL source also reads a SQLite shop file (no server needed), under query_only."""
+    import sqlite3
+
+    from notify.sources.sql import shop_engine
+
+    path = tmp_path / "shop.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(SHOP_DDL + ";" + SHOP_ROWS)
+    folder = tmp_path / "sqliteshop"
+    folder.mkdir()
+    for name, sql in MAPPING.items():
+        # SQLite before 3.44 has no CONCAT(): the same queries with ||
+        sql = sql.replace("CONCAT('', ", "('' || ").replace("CONCAT('P', ", "('P' || ")
+        (folder / name).write_text(sql, "utf-8")
+    src = SqlSource("sqliteshop", f"sqlite:///{path}", load_mapping(str(folder)))
+    first = src.extract(sqlite_engine)
+    assert [
+        first.counts.tables[n].new for n in ("customers", "orders", "order_lines", "shipments")
+    ] == [2, 2, 3, 1]
+    assert src.extract(sqlite_engine).changed == 0
+    engine = shop_engine(f"sqlite:///{path}")
+    with engine.connect() as conn, pytest.raises(Exception, match="readonly"):
+        conn.execute(text("DELETE FROM shop_orders"))
+    engine.dispose()

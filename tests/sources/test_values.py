@@ -77,3 +77,14 @@ def test_other_values():
         "false",
         "",
     ]
+
+
+def test_times_kept_as_text_without_offset_are_read_in_the_shop_zone():
+    from notify.sources.values import as_time_text
+
+    berlin = ZoneInfo("Europe/Berlin")
+    assert as_time_text("2026-11-20 15:30:00") == "2026-11-20T15:30:00+00:00"
+    assert as_time_text("2026-11-20 15:30:00", berlin) == "2026-11-20T14:30:00+00:00"
+    assert as_time_text("2026-11-20T15:30:00-05:00") == "2026-11-20T15:30:00-05:00"
+    assert as_time_text("2026-11-20") == "2026-11-20"  # a date stays a date
+    assert as_time_text("soon") == "soon"  # validation names it
