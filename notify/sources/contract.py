@@ -22,13 +22,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Table, select
+from sqlalchemy import Table, delete, select
 from sqlalchemy.engine import Connection, Engine
 
 from notify import orders as contract
 from notify.sources.values import as_flag, bcp47, carrier_code
 from notify.store import schema
-from notify.store.ops import upsert
+from notify.store.ops import insert_new, upsert
 
 KEYS: dict[str, tuple[str, ...]] = {
     "customers": ("customer_id",),
@@ -58,6 +58,7 @@ class TableCounts:
     unchanged: int = 0  # identical to the stored row: not written
     rejected: int = 0  # rejected and stored in rejected_rows
     rejected_again: int = 0  # rejected as before (same reason and values): not stored twice
+    removed: int = 0  # no longer in the shop (shipments of a complete mapping): deleted, kept
 
     @property
     def changed(self) -> int:
@@ -96,6 +97,7 @@ class ContractLoader:
         run_id: str | None,
         options: Mapping[str, Any],
         carriers: Mapping[str, str] | None = None,
+        extraction_id: int | None = None,
     ) -> None:
         self.engine = engine
         self.source = source
@@ -103,6 +105,13 @@ class ContractLoader:
         self.options = dict(options)
         self.carriers = dict(carriers or {})
         self.counts = Counts()
+        # complete_shipments: the mapping returns every shipment of each order it returns a
+        # shipment of, so a stored one it no longer returns was removed in the shop.
+        self.extraction_id = extraction_id
+        self.track_removals = bool(self.options.get("complete_shipments")) and (
+            extraction_id is not None
+        )
+        self.incomplete_orders: set[str] = set()  # a shipment row of theirs was unreadable
 
     # -- preparing ------------------------------------------------------------------------
     def _prepare(self, table: str, frame: pd.DataFrame) -> pd.DataFrame:
@@ -166,6 +175,8 @@ class ContractLoader:
         rejected = [bad]
         zones: dict[str, str] = {}
         with self.engine.begin() as conn:
+            if table == "shipments" and self.track_removals:
+                self._stage_seen(conn, frame)
             if table in REFERENCES and not valid.empty:
                 column, _target, what = REFERENCES[table]
                 known = self._referenced(conn, table, valid[column])
@@ -175,6 +186,57 @@ class ContractLoader:
             built = self._build(table, valid, zones)
             self._write(conn, table, valid, built)
             self._store_rejections(conn, table, pd.concat(rejected), label)
+
+    def _stage_seen(self, conn: Connection, frame: pd.DataFrame) -> None:
+        seen = frame[(frame["shipment_id"] != "") & (frame["order_id"] != "")]
+        insert_new(
+            conn,
+            schema.source_seen_shipments,
+            [
+                {"extraction_id": self.extraction_id, "shipment_id": sid, "order_id": oid}
+                for sid, oid in zip(seen["shipment_id"], seen["order_id"], strict=True)
+            ],
+            ["extraction_id", "shipment_id"],
+        )
+
+    def remove_missing_shipments(self, label: str) -> None:
+        """Delete stored shipments of orders this extraction read shipments of, that the
+        shop no longer has; each is kept in ``rejected_rows`` with the reason."""
+        if not self.track_removals:
+            return
+        seen, s = schema.source_seen_shipments, schema.shipments
+        of_this = seen.c.extraction_id == self.extraction_id
+        stale = select(s).where(
+            s.c.order_id.in_(select(seen.c.order_id).where(of_this)),
+            s.c.shipment_id.not_in(select(seen.c.shipment_id).where(of_this)),
+        )
+        if self.incomplete_orders:
+            stale = stale.where(s.c.order_id.not_in(sorted(self.incomplete_orders)))
+        with self.engine.begin() as conn:
+            gone = [dict(r._mapping) for r in conn.execute(stale)]
+            if gone:
+                records = [
+                    {
+                        "row_ref": str(row["shipment_id"]),
+                        "reason": f"removed in the shop: order {row['order_id']} no longer "
+                        f"has tracking number {row['tracking_number']}",
+                        "raw": json.dumps(row, default=str, ensure_ascii=False),
+                    }
+                    for row in gone
+                ]
+                self.reject(conn, f"{self.source}/{label}"[:100], records)
+                ids = [row["shipment_id"] for row in gone]
+                for start in range(0, len(ids), 1000):
+                    conn.execute(delete(s).where(s.c.shipment_id.in_(ids[start : start + 1000])))
+                self.counts.tables["shipments"].removed += len(gone)
+            conn.execute(delete(seen).where(of_this))
+
+    def forget_seen(self) -> None:
+        """Drop this extraction's staged shipment ids (after a failed extraction)."""
+        if self.track_removals:
+            seen = schema.source_seen_shipments
+            with self.engine.begin() as conn:
+                conn.execute(delete(seen).where(seen.c.extraction_id == self.extraction_id))
 
     def _build(
         self, table: str, valid: pd.DataFrame, zones: dict[str, str]
@@ -263,6 +325,8 @@ class ContractLoader:
         """A row that could not even be turned into contract values (e.g. unreadable meta)."""
         counts = self.counts.tables[table]
         counts.read += 1
+        if table == "shipments" and raw.get("order_id") is not None:
+            self.incomplete_orders.add(str(raw["order_id"]))
         ref_column = contract.COLUMNS[table][0]
         record = {
             "row_ref": str(raw.get(ref_column) or raw.get("order_id") or ""),

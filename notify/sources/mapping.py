@@ -40,6 +40,9 @@ BUILTIN_OPTIONS: dict[str, Any] = {
     "promise_days": 7,  # orders.promised_by = order date + N days when the query gives none
     "table_prefix": "",  # replaces {prefix} in the SQL files
     "shop_timezone": "UTC",  # zone of the shop's naive timestamps
+    # True when the shipment queries return every shipment of each order they return one
+    # of: a stored shipment of such an order that is no longer returned is removed.
+    "complete_shipments": False,
 }
 
 _FILE = re.compile(r"^(customers|orders|order_lines|shipments)(\.[a-z0-9_]+)?\.sql$")

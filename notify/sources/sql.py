@@ -211,6 +211,7 @@ class SqlSource:
             run_id=run_id,
             options=self.mapping.options,
             carriers=self.mapping.carriers,
+            extraction_id=extraction_id,
         )
         try:
             engine = shop_engine(self.url)
@@ -222,7 +223,9 @@ class SqlSource:
                     conn.rollback()
             finally:
                 engine.dispose()
+            loader.remove_missing_shipments("shipments")
         except Exception as exc:
+            loader.forget_seen()
             self._record_end(store, extraction_id, loader.counts, error=exc)
             raise
         result = ExtractResult(

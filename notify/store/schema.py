@@ -322,3 +322,13 @@ source_extractions = Table(
     Column("counts", Text, nullable=False, default="{}"),  # JSON per table
     Column("error", Text),
 )
+
+# Shipments one extraction read, per order: a stored shipment of such an order that the shop
+# no longer returns was removed in the shop (e.g. a mistyped tracking number replaced).
+source_seen_shipments = Table(
+    "source_seen_shipments",
+    metadata,
+    Column("extraction_id", Integer, primary_key=True),
+    Column("shipment_id", ID, primary_key=True),
+    Column("order_id", ID, nullable=False),
+)

@@ -389,3 +389,43 @@ def test_the_until_time_is_the_shops_clock(magento_shop, sqlite_engine):
     assert abs(result.until - utc_now(admin).replace(tzinfo=UTC)) < timedelta(seconds=30)
     assert result.until.tzinfo is not None
     assert datetime.now(UTC) - result.until < timedelta(minutes=5)
+
+
+def test_a_replaced_tracking_number_is_removed_and_kept_on_record(magento_shop, sqlite_engine):
+    """A mistyped tracking number deleted in the admin and entered again: the old one must
+    stop being tracked (it would never scan and could look stalled)."""
+    url, admin, shop = magento_shop
+    src = source(url)
+    src.extract(sqlite_engine)
+    shared = set(shop.facts["shared_track"])
+    order = next(
+        o for o in shop.tables["sales_order"]
+        if len(tracks_of(shop, o["increment_id"])) == 1 and o["increment_id"] not in shared
+    )  # fmt: skip
+    old = tracks_of(shop, order["increment_id"])[0]
+    new_id = shop.facts["next_ids"]["track"]
+    with admin.begin() as conn:
+        conn.execute(text("DELETE FROM sales_shipment_track WHERE entity_id = :e"),
+                     {"e": old["entity_id"]})  # fmt: skip
+        conn.execute(text(
+            "INSERT INTO sales_shipment_track (entity_id, parent_id, order_id, track_number, "
+            "title, carrier_code, created_at, updated_at) VALUES (:t, :s, :o, '1Z9999999999999999', "
+            "'United Parcel Service', 'ups', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+            {"t": new_id, "s": old["parent_id"], "o": order["entity_id"]})  # fmt: skip
+    result = src.extract(sqlite_engine)
+    t = result.counts.tables["shipments"]
+    assert (t.new, t.removed, t.rejected) == (1, 1, 0)
+    shipments = rows(sqlite_engine, schema.shipments, "shipment_id")
+    assert str(old["entity_id"]) not in shipments
+    assert shipments[str(new_id)].tracking_number == "1Z9999999999999999"
+    assert {ln.shipment_id for ln in lines_by_order(sqlite_engine)[order["increment_id"]]} == {
+        str(new_id)
+    }
+    with sqlite_engine.connect() as conn:
+        record = conn.execute(select(schema.rejected_rows)).one()
+        assert conn.execute(select(schema.source_seen_shipments)).first() is None
+    assert record.row_ref == str(old["entity_id"])
+    assert record.reason.startswith(f"removed in the shop: order {order['increment_id']}")
+    assert json.loads(record.raw)["tracking_number"] == old["track_number"]
+    # The shared tracking number stays on both orders; nothing else was removed.
+    assert src.extract(sqlite_engine, full_refresh=True).counts.tables["shipments"].removed == 0

@@ -214,3 +214,25 @@ def test_a_full_refresh_counts_a_known_rejection_without_storing_it_again(woo_sh
     assert again.changed == 0
     with sqlite_engine.connect() as conn:
         assert len(conn.execute(select(schema.rejected_rows)).all()) == 1
+
+
+def test_a_tracking_item_removed_from_the_extension_is_removed(woo_shop, sqlite_engine):
+    url, admin, shop = woo_shop
+    src = source(url)
+    src.extract(sqlite_engine)
+    oid = shop.facts["extension_two"][0]
+    first = meta_items(shop, oid)[0]
+    with admin.begin() as conn:
+        conn.execute(text("UPDATE wp_wc_orders_meta SET meta_value = :v WHERE order_id = :o "
+                          "AND meta_key = '_wc_shipment_tracking_items'"),
+                     {"v": serialize([first]), "o": int(oid)})  # fmt: skip
+        conn.execute(text("UPDATE wp_wc_orders SET date_updated_gmt = UTC_TIMESTAMP() "
+                          "WHERE id = :o"), {"o": int(oid)})  # fmt: skip
+    result = src.extract(sqlite_engine)
+    t = result.counts.tables
+    assert (t["shipments"].removed, t["shipments"].new, t["shipments"].updated) == (1, 0, 0)
+    shipments = rows(sqlite_engine, schema.shipments, "shipment_id")
+    assert f"{oid}-st1" in shipments and f"{oid}-st2" not in shipments
+    # one parcel left: every line of the order is in it now
+    assert {ln.shipment_id for ln in lines_by_order(sqlite_engine)[oid]} == {f"{oid}-st1"}
+    assert t["order_lines"].updated == len(lines_by_order(sqlite_engine)[oid])

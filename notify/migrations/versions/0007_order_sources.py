@@ -49,9 +49,19 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_source_extractions_source"), "source_extractions", ["source"], unique=False
     )
+    op.create_table(
+        "source_seen_shipments",
+        sa.Column("extraction_id", sa.Integer(), nullable=False),
+        sa.Column("shipment_id", sa.String(length=64), nullable=False),
+        sa.Column("order_id", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "extraction_id", "shipment_id", name=op.f("pk_source_seen_shipments")
+        ),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("source_seen_shipments")
     op.drop_index(op.f("ix_source_extractions_source"), table_name="source_extractions")
     op.drop_table("source_extractions")
     op.drop_table("source_state")
