@@ -52,6 +52,8 @@ def upsert(
             )
         else:
             stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
+        if conn.dialect.name == "postgresql":  # RETURNING lets SQLAlchemy batch the VALUES
+            stmt = stmt.returning(*(table.c[k] for k in key))
         conn.execute(stmt, list(chunk))
         count += len(chunk)
     return count
