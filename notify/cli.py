@@ -210,6 +210,78 @@ def cmd_score_targeting(args: argparse.Namespace) -> int:
     return score_command(args, console)
 
 
+def _print_source_status(engine: Any) -> int:
+    from sqlalchemy import select
+
+    from notify.store import schema
+
+    e = schema.source_extractions
+    with engine.connect() as conn:
+        states = conn.execute(select(schema.source_state).order_by("source")).all()
+        if not states:
+            console.print("No order source has been extracted yet.")
+        for state in states:
+            last = conn.execute(
+                select(e.c.status, e.c.mode, e.c.started_at, e.c.error)
+                .where(e.c.source == state.source)
+                .order_by(e.c.extraction_id.desc())
+                .limit(1)
+            ).first()
+            full = state.last_full_refresh_at
+            console.print(
+                f"{state.source}: mapping {state.mapping}; watermark (shop time) "
+                f"{state.watermark.isoformat() if state.watermark else '-'}; last full refresh "
+                f"{full.isoformat(timespec='seconds') if full else '-'}"
+            )
+            if last is not None:
+                console.print(
+                    f"  last extraction: {last.status} {last.mode} at "
+                    f"{last.started_at.isoformat(timespec='seconds')}"
+                    + (f": {last.error}" if last.error else ""),
+                    markup=False,
+                )
+    return 0
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    from notify.sources import FileSource, MappingError, SourceError, configured_source
+    from notify.store import open_store
+
+    settings = _settings()
+    engine = open_store(settings.database_url)
+    if args.status:
+        return _print_source_status(engine)
+    try:
+        source = configured_source(
+            kind="sql" if args.mapping else None, mapping=args.mapping, name=args.source
+        )
+        if source is None:
+            raise SourceError(
+                "no order source: pass --mapping magento2|woocommerce|FOLDER, or set "
+                "OASIS_ORDER_SOURCE=sql and OASIS_ORDER_MAPPING"
+            )
+        result = source.extract(engine, full_refresh=args.full_refresh)
+    except (SourceError, MappingError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        return 2
+    if isinstance(source, FileSource):
+        console.print(result)
+        return 0
+    out = result.to_dict()
+    table = Table(title=f"{out['source']} ({out['mapping']}): {out['mode']}")
+    table.add_column("table")
+    columns = ("read", "new", "updated", "unchanged", "rejected", "rejected_again")
+    for column in columns:
+        table.add_column(column.replace("_", " "), justify="right")
+    for name, counts in out["tables"].items():
+        table.add_row(name, *(str(counts[c]) for c in columns))
+    console.print(table)
+    since = out["since"] or "the beginning"
+    why = f" ({out['reason']})" if out["reason"] else ""
+    console.print(f"shop changes since {since} up to {out['until']}{why}, {out['seconds']} s")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="oasis", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -260,6 +332,17 @@ def build_parser() -> argparse.ArgumentParser:
     parse.add_argument("--carrier", help="carrier name (default: recognised from the content)")
     parse.add_argument("files", nargs="+")
     parse.set_defaults(func=cmd_carriers_parse)
+
+    extract = sub.add_parser(
+        "extract", help="read new and changed orders from the shop database (incremental)"
+    )
+    extract.add_argument("--mapping", help="magento2, woocommerce or a folder of SQL files")
+    extract.add_argument("--source", help="the source's name (its watermark); default: mapping")
+    extract.add_argument(
+        "--full-refresh", action="store_true", help="re-read everything (recovery)"
+    )
+    extract.add_argument("--status", action="store_true", help="show watermarks, extract nothing")
+    extract.set_defaults(func=cmd_extract)
 
     explain = sub.add_parser("explain", help="every decision about one order")
     explain.add_argument("order_id")

@@ -241,3 +241,81 @@ def helpdesk_settings() -> HelpdeskSettings:
         group_id=os.environ.get("OASIS_HELPDESK_GROUP_ID") or conn.get("group_id", ""),
         timeout_seconds=float(os.environ.get("OASIS_HELPDESK_TIMEOUT", "10")),
     )
+
+
+@dataclass(frozen=True)
+class OrderSourceSettings:
+    """Where orders come from when a run names no order folder (see notify.sources)."""
+
+    kind: str  # "" (only --orders DIR / orders_dir), "files" or "sql"
+    name: str  # the source's name in the store (watermark); default: the mapping's name
+    mapping: str  # sql: magento2, woocommerce or a folder of SQL files
+    orders_dir: str  # files: the order folder
+    options: dict[str, object]  # sql: mapping option overrides (promise_days, table_prefix...)
+    overlap_minutes: float  # sql: re-read this much before the watermark (late commits)
+    chunk_rows: int  # sql: rows per streamed chunk
+
+
+def order_source_settings() -> OrderSourceSettings:
+    options = json.loads(_env("OASIS_ORDER_SOURCE_OPTIONS", "{}"))
+    if not isinstance(options, dict):
+        raise ValueError(
+            'OASIS_ORDER_SOURCE_OPTIONS must be a JSON object, e.g. {"promise_days": 5}'
+        )
+    return OrderSourceSettings(
+        kind=_env("OASIS_ORDER_SOURCE", "").strip().lower(),
+        name=_env("OASIS_ORDER_SOURCE_NAME", "").strip(),
+        mapping=_env("OASIS_ORDER_MAPPING", "").strip(),
+        orders_dir=_env("OASIS_ORDERS_DIR", "").strip(),
+        options={str(k): v for k, v in options.items()},
+        overlap_minutes=float(_env("OASIS_ORDER_SOURCE_OVERLAP_MINUTES", "10")),
+        chunk_rows=int(_env("OASIS_ORDER_SOURCE_CHUNK_ROWS", "5000")),
+    )
+
+
+_SHOP_DRIVERS = {
+    "mysql": "mysql+pymysql",
+    "mariadb": "mysql+pymysql",
+    "postgres": "postgresql+psycopg2",
+    "postgresql": "postgresql+psycopg2",
+    "sqlite": "sqlite",
+}
+
+
+def shop_database_url() -> str | None:
+    """The shop database's SQLAlchemy URL (a secret: never log it).
+
+    ``OASIS_SHOP_DB_URL`` first; else the Airflow Connection ``oasis_shop_db`` (type mysql or
+    postgres; host, port, login, password, schema = database; extra ``{"drivername":
+    "mysql+pymysql"}`` to choose another driver) when Airflow is configured.
+    """
+    url = os.environ.get("OASIS_SHOP_DB_URL")
+    if url:
+        return url
+    if "AIRFLOW_CONN_OASIS_SHOP_DB" not in os.environ and not _env_bool(
+        "OASIS_USE_AIRFLOW_CONNECTIONS", False
+    ):
+        return None
+    try:
+        from airflow.sdk import Connection
+
+        conn = Connection.get("oasis_shop_db")
+    except Exception:  # any lookup failure means "not configured here"
+        return None
+    from sqlalchemy.engine import URL
+
+    extra = conn.extra_dejson if hasattr(conn, "extra_dejson") else {}
+    driver = str(extra.get("drivername") or _SHOP_DRIVERS.get(str(conn.conn_type).lower(), ""))
+    if not driver:
+        raise ValueError(
+            f"Airflow Connection oasis_shop_db has type {conn.conn_type!r}: use mysql or "
+            'postgres, or set its extra {"drivername": "mysql+pymysql"}'
+        )
+    return URL.create(
+        driver,
+        username=conn.login or None,
+        password=conn.password or None,
+        host=conn.host or None,
+        port=conn.port or None,
+        database=conn.schema or None,
+    ).render_as_string(hide_password=False)

@@ -42,7 +42,9 @@ def upsert(
     """Insert rows; on a key conflict overwrite ``update`` columns (default: all non-key)."""
     count = 0
     for chunk in _chunks(rows, _chunk_size(table)):
-        stmt = _insert(conn, table).values(list(chunk))
+        # One statement per chunk, run with executemany: compiled once and cached, instead of
+        # a multi-row VALUES statement compiled afresh for every chunk.
+        stmt = _insert(conn, table)
         columns = update if update is not None else [c for c in chunk[0] if c not in key]
         if columns:
             stmt = stmt.on_conflict_do_update(
@@ -50,7 +52,9 @@ def upsert(
             )
         else:
             stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
-        conn.execute(stmt)
+        if conn.dialect.name == "postgresql":  # RETURNING lets SQLAlchemy batch the VALUES
+            stmt = stmt.returning(*(table.c[k] for k in key))
+        conn.execute(stmt, list(chunk))
         count += len(chunk)
     return count
 

@@ -332,3 +332,45 @@ cases = Table(
 
 # Decisions by notice: "was this notice sent?" (follow-ups, the frequency cap, explain).
 Index("ix_decisions_notice_id", decisions.c.notice_id)
+
+
+# Order sources (shop databases): where each source's incremental extraction stands, and one
+# row per extraction (counts per table, the shop-time window it covered, how it ended).
+source_state = Table(
+    "source_state",
+    metadata,
+    Column("source", String(100), primary_key=True),
+    Column("kind", String(20), nullable=False),  # sql
+    Column("mapping", Text, nullable=False),  # mapping name or folder
+    Column("mapping_hash", String(64), nullable=False),  # SQL files + parameters
+    Column("watermark", UTCDateTime),  # shop time up to which every change is loaded
+    Column("last_full_refresh_at", UTCDateTime),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+source_extractions = Table(
+    "source_extractions",
+    metadata,
+    Column("extraction_id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(100), nullable=False, index=True),
+    Column("run_id", String(250)),
+    Column("mode", String(20), nullable=False),  # incremental | full_refresh
+    Column("reason", Text),  # why a full refresh ran
+    Column("since", UTCDateTime),  # shop time the queries were asked from (None: everything)
+    Column("until", UTCDateTime),  # shop time of the consistent snapshot
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Column("status", String(20), nullable=False),  # running | success | failed
+    Column("counts", Text, nullable=False, default="{}"),  # JSON per table
+    Column("error", Text),
+)
+
+# Shipments one extraction read, per order: a stored shipment of such an order that the shop
+# no longer returns was removed in the shop (e.g. a mistyped tracking number replaced).
+source_seen_shipments = Table(
+    "source_seen_shipments",
+    metadata,
+    Column("extraction_id", Integer, primary_key=True),
+    Column("shipment_id", ID, primary_key=True),
+    Column("order_id", ID, nullable=False),
+)
