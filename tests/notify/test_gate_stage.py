@@ -1,18 +1,15 @@
 """compose -> render -> gate -> record through the store, on SQLite and PostgreSQL.
 
-The world is tests/notify/orderfiles.py plus a few customers of our own: Ana (weather
-exception, ETA Nov 23-24) and Bo (address issue, no ETA) are affected; Dee's parcel had an
-exception the carrier gave no reason for; Fay has no time zone but ships to Germany; Gus
-has no time zone and ships inside the US (several zones); Hal, Ida, Jo and Kim have parcels
-that are fine. Each test checks one promise of the gate stage: rows quarantined with their
-reasons, a halted batch blocked and explained, the report written, the mirage refused.
+The world is tests/notify/gateworld.py. Each test checks one promise of these stages: the
+facts complete, rows quarantined with their reasons, a halted batch blocked and explained,
+the report written, the mirage refused.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,111 +17,22 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from notify.config import Settings, load_settings
-from notify.orders import load_order_files
+from notify.config import Settings
 from notify.pipeline import channels
-from notify.runs import Run, begin_run, finish_run, get_run
-from notify.stages import compose, detect, eta, gating, messages, record, send, target
+from notify.runs import Run, add_summary, begin_run, finish_run, get_run
+from notify.stages import compose, detect, eta, gating, record, send, target
 from notify.store import schema
-from tests.notify.orderfiles import write_order_files
-
-AS_OF = datetime(2026, 11, 19, 18, tzinfo=UTC)
-T0 = datetime(2026, 11, 17, 0, tzinfo=UTC)
-
-EXTRA = {
-    "customers": [
-        ["C4", "Dee", "Diaz", "dee@example.com", "", "en-US", "America/Chicago", "true",
-         "false"],
-        ["C6", "Fay", "Fink", "fay@example.de", "", "de-DE", "", "true", "false"],
-        ["C7", "Gus", "Gold", "gus@example.com", "", "en-US", "", "true", "false"],
-        *[[f"C{n}", name, "Ok", f"{name.lower()}@example.com", "", "en-US", "America/Denver",
-           "true", "false"] for n, name in ((8, "Hal"), (9, "Ida"), (10, "Jo"), (11, "Kim"))],
-    ],
-    "orders": [
-        ["O5", "C4", "2026-11-16T10:00:00-06:00", "2026-11-18", "open", "web"],
-        ["O6", "C6", "2026-11-16T10:00:00+01:00", "2026-11-18", "open", "web"],
-        ["O7", "C7", "2026-11-16T10:00:00-06:00", "2026-11-18", "open", "web"],
-        *[[f"O{n}", f"C{n}", "2026-11-16T10:00:00-07:00", "2026-11-25", "open", "web"]
-          for n in (8, 9, 10, 11)],
-    ],
-    "order_lines": [
-        ["O5", "L1", "SKU-6", "Desk lamp", "1", "S6"],
-        ["O6", "L1", "SKU-7", "Wollsocken", "2", "S7"],
-        ["O7", "L1", "SKU-8", "Teapot", "1", "S8"],
-        *[[f"O{n}", "L1", "SKU-9", "Notebook", "1", f"S{n + 1}"] for n in (8, 9, 10, 11)],
-    ],
-    "shipments": [
-        ["S6", "O5", "fedex", "666666666666", "FedEx Ground", "2026-11-16T15:00:00-06:00",
-         "38118", "75201", "US"],
-        ["S7", "O6", "fedex", "777777777777", "FedEx International", "2026-11-16T15:00:00-06:00",
-         "38118", "10115", "DE"],
-        ["S8", "O7", "fedex", "888888888888", "FedEx Ground", "2026-11-16T15:00:00-06:00",
-         "38118", "60601", "US"],
-        *[[f"S{n + 1}", f"O{n}", "fedex", f"9{n:011d}", "FedEx Ground",
-           "2026-11-16T15:00:00-06:00", "38118", "80202", "US"] for n in (8, 9, 10, 11)],
-    ],
-}  # fmt: skip
-
-
-def _events(engine: Engine, number: str, *events: tuple[float, str, str | None], **kw: Any):
-    eta_days = kw.get("eta_days")
-    with engine.begin() as conn:
-        for i, (hours, status, reason) in enumerate(events):
-            at = T0 + timedelta(hours=hours)
-            conn.execute(schema.tracking_events.insert().values(
-                carrier="fedex", tracking_number=number, occurred_at=at,
-                local_time=at.isoformat(), status=status, reason=reason, code=f"C{i}",
-                description=status, city=kw.get("city"), region=kw.get("region"),
-                country="US", first_seen_at=at))  # fmt: skip
-        if eta_days:
-            conn.execute(schema.eta_statements.insert().values(
-                carrier="fedex", tracking_number=number,
-                stated_at=kw.get("stated_at", AS_OF - timedelta(hours=1)),
-                earliest=eta_days[0], latest=eta_days[1]))  # fmt: skip
-
-
-@pytest.fixture
-def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setenv("OASIS_HOME", str(tmp_path / "home"))
-    return load_settings()
-
-
-@pytest.fixture
-def world(engine: Engine, tmp_path: Path) -> Engine:
-    load_order_files(engine, write_order_files(tmp_path / "orders", EXTRA))
-    _events(engine, "111111111111", (0, "in_transit", None), (30, "exception", "weather"),
-            eta_days=("2026-11-23", "2026-11-24"))  # fmt: skip
-    _events(engine, "222222222222", (0, "in_transit", None), (40, "out_for_delivery", None),
-            eta_days=("2026-11-19", "2026-11-19"))  # fmt: skip
-    _events(engine, "333333333333", (0, "in_transit", None), (20, "exception", "address_issue"))
-    _events(engine, "555555555555", (0, "in_transit", None), (10, "exception", "damaged"))
-    _events(engine, "666666666666", (0, "in_transit", None), (31.5, "exception", None),
-            city="Dallas", region="TX", eta_days=("2026-11-24", "2026-11-24"))  # fmt: skip
-    _events(engine, "777777777777", (0, "in_transit", None), (30, "exception", "customs"),
-            eta_days=("2026-11-24", "2026-11-25"))  # fmt: skip
-    _events(engine, "888888888888", (0, "in_transit", None), (30, "exception", "weather"),
-            eta_days=("2026-11-24", "2026-11-25"))  # fmt: skip
-    for n in (8, 9, 10, 11):
-        _events(engine, f"9{n:011d}", (0, "in_transit", None), (50, "in_transit", None),
-                eta_days=("2026-11-21", "2026-11-21"))  # fmt: skip
-    return engine
-
-
-def _prepare(engine: Engine, settings: Settings, run_id: str = "r1", as_of: datetime = AS_OF):
-    """Every stage up to render; returns the run."""
-    run = begin_run(engine, run_id=run_id, as_of=as_of, mode="send", params={})
-    detect.detect(engine, run_id=run_id, as_of=as_of)
-    eta.predict(engine, run_id=run_id, as_of=as_of)
-    target.target(engine, run_id=run_id, as_of=as_of)
-    compose.compose(engine, run_id=run_id, settings=settings)
-    messages.stage_messages(engine, run_id=run_id, templates=settings.templates_dir)
-    return run
+from tests.notify.gateworld import (  # noqa: F401 (fixtures)
+    AS_OF,
+    add_events,
+    prepare,
+    settings_fixture,
+    world_fixture,
+)
 
 
 def _gate(engine: Engine, run: Run, settings: Settings, open_shipments: int = 12):
     result = gating.gate(engine, run=run, settings=settings, open_shipments=open_shipments)
-    from notify.runs import add_summary
-
     add_summary(engine, run.run_id, "gate", result.to_dict())
     return result
 
@@ -153,7 +61,7 @@ def _decisions(engine: Engine, run_id: str) -> dict[tuple[str, str], Any]:
 
 
 def test_compose_states_every_fact_a_message_needs(world: Engine, settings: Settings) -> None:
-    _prepare(world, settings)
+    prepare(world, settings)
     facts = _facts(world)
     ana = facts["C1"]
     assert ana["timezone"] == "America/Chicago" and ana["locale"] == "en-US"
@@ -178,7 +86,7 @@ def test_compose_states_every_fact_a_message_needs(world: Engine, settings: Sett
 def test_a_cause_the_carrier_did_not_give_becomes_what_it_did(
     world: Engine, settings: Settings
 ) -> None:
-    run = _prepare(world, settings)
+    run = prepare(world, settings)
     dee = _facts(world)["C4"]
     assert dee["cause"] == "unknown"
     assert dee["cause_evidence"] == {
@@ -197,7 +105,7 @@ def test_a_cause_the_carrier_did_not_give_becomes_what_it_did(
 def test_the_time_zone_comes_from_the_customer_or_a_one_zone_country_never_a_guess(
     world: Engine, settings: Settings
 ) -> None:
-    run = _prepare(world, settings)
+    run = prepare(world, settings)
     facts = _facts(world)
     assert facts["C6"]["timezone"] == "Europe/Berlin"  # no zone given, ships to Germany
     assert facts["C7"]["timezone"] is None  # ships inside the US: which of its zones?
@@ -228,14 +136,14 @@ def test_a_bad_support_hours_setting_fails_compose_naming_it(
 
 
 def test_a_second_delay_names_our_last_message(world: Engine, settings: Settings) -> None:
-    run = _prepare(world, settings)
+    run = prepare(world, settings)
     _gate(world, run, settings)
     send.send(world, run=run, channels=channels(settings))
     record.record(world, run=run, settings=settings)
     later = AS_OF + timedelta(days=1)
-    _events(world, "111111111111", eta_days=("2026-11-26", "2026-11-27"), stated_at=later)
-    _events(world, "222222222222", (50, "delivered", None))  # Ana's other parcel arrived
-    run2 = _prepare(world, settings, "r2", later)
+    add_events(world, "111111111111", eta_days=("2026-11-26", "2026-11-27"), stated_at=later)
+    add_events(world, "222222222222", (50, "delivered", None))  # Ana's other parcel arrived
+    run2 = prepare(world, settings, "r2", later)
     facts = {
         json.loads(r.facts)["eta"]["latest"]: json.loads(r.facts) for r in _notices_of(world, "C1")
     }
@@ -264,7 +172,7 @@ def _notices_of(engine: Engine, customer_id: str) -> list[Any]:
 def test_a_good_batch_passes_untouched_and_the_report_is_written(
     world: Engine, settings: Settings
 ) -> None:
-    run = _prepare(world, settings)
+    run = prepare(world, settings)
     before = {k: (r.subject, r.body_text, r.body_html) for k, r in _outbox(world, "r1").items()}
     result = _gate(world, run, settings)
     assert not result.halted and result.batch_failures == []
@@ -300,7 +208,7 @@ def test_an_empty_batch_still_writes_its_report_and_a_silent_feed_is_not_success
     report = json.loads((settings.runs_dir / "quiet" / "gate_report.json").read_text())
     assert report["verdict"] == "HALTED" and report["batch_failures"] == result.batch_failures
     assert (settings.runs_dir / "quiet" / "gate_report.html").exists()
-    _events(engine, "123", (40, "in_transit", None))  # a feed that spoke 26 hours ago
+    add_events(engine, "123", (40, "in_transit", None))  # a feed that spoke 26 hours ago
     assert not _gate(engine, run, settings, open_shipments=0).halted
 
 
@@ -308,8 +216,6 @@ def _history(engine: Engine, hours_ago: list[int], notices: int, status: str = "
     for h in hours_ago:
         at = AS_OF - timedelta(hours=h)
         run = begin_run(engine, run_id=f"h{h}-{status}", as_of=at, mode="send", params={})
-        from notify.runs import add_summary
-
         add_summary(engine, run.run_id, "gate", {"notices": notices, "rows": 2 * notices})
         finish_run(engine, run.run_id, status)
 
@@ -321,7 +227,7 @@ def test_a_volume_spike_halts_blocks_every_row_and_says_why(
     _history(world, [1, 25], notices=500)  # another hour: not the same-hour history
     _history(world, [96], notices=900, status="halted")  # a halted spike: not history
     strict = dataclasses.replace(settings, volume_history_slack=2)
-    run = _prepare(world, strict)
+    run = prepare(world, strict)
     assert gating.same_hour_history(world, run, strict) == [0, 0, 0]
     result = _gate(world, run, strict)
     assert result.halted
@@ -408,7 +314,7 @@ def _mirage(engine: Engine, run_id: str) -> list[str]:
 def test_the_cx_mirage_batch_is_refused_row_by_row_with_reasons(
     world: Engine, settings: Settings
 ) -> None:
-    run = _prepare(world, settings)
+    run = prepare(world, settings)
     customers = _mirage(world, "r1")
     assert len(customers) == 9  # affected or not, everyone with an email and an open order
     result = _gate(world, run, settings)
