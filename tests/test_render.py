@@ -1,7 +1,8 @@
 """Tests for notify.render: golden messages, locale formatting, strictness, hostile input.
 
 Regenerate the golden files after an intended change of templates or wording with
-``.venv/bin/python -m tests.test_render --regen`` and review the diff before committing.
+``make golden-messages`` (``python -m tests.test_render --regen``; ``make golden`` rewrites
+the carrier goldens too) and review the diff before committing.
 """
 
 from __future__ import annotations
