@@ -254,6 +254,7 @@ class _Parsed:
     subject: list[str]
     body: list[str]
     page: list[str]  # the HTML without its <style> blocks (CSS braces are not template syntax)
+    said: list[str]  # what the customer reads (email: subject and text), ``comparable``
 
 
 def _parse(df: pd.DataFrame) -> _Parsed:
@@ -263,6 +264,7 @@ def _parse(df: pd.DataFrame) -> _Parsed:
     update_at = pd.to_datetime(update, format="ISO8601", utc=True, errors="coerce")
     has_offset = update.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True)
     channel = _text(df["channel"])
+    subject, body = _text(df["subject"]).tolist(), _text(df["body_text"]).tolist()
     return _Parsed(
         df=df,
         is_email=channel.eq("email"),
@@ -274,9 +276,13 @@ def _parse(df: pd.DataFrame) -> _Parsed:
         update_day=_day(update),
         update_valid=update_at.notna() & has_offset,
         as_of=_day(df["as_of_date"]),
-        subject=_text(df["subject"]).tolist(),
-        body=_text(df["body_text"]).tolist(),
+        subject=subject,
+        body=body,
         page=[_STYLE_BLOCK.sub(" ", page) for page in _text(df["body_html"])],
+        said=[
+            comparable(f"{s} {b}" if email else b)
+            for email, s, b in zip(channel.eq("email"), subject, body, strict=True)
+        ],
     )
 
 
@@ -361,7 +367,7 @@ def _cause_known(p: _Parsed) -> pd.Series:
     return cause.isin(KNOWN_CAUSES) | (unstated & stated)
 
 
-def _steps_stated(email: bool, steps: object, locale: object, body: object) -> bool:
+def _steps_stated(email: bool, steps: object, locale: object, said: str) -> bool:
     keys = _split(steps, "|")
     if not keys:
         return False
@@ -371,12 +377,14 @@ def _steps_stated(email: bool, steps: object, locale: object, body: object) -> b
         wanted = stated_next_steps(str(locale), keys)
     except RenderError:
         return False
-    text = comparable(body) if isinstance(body, str) else ""
-    return any(step in text for step in wanted)
+    return any(step in said for step in wanted)
 
 
 def _next_step_given(p: _Parsed) -> pd.Series:
-    return _per_row(p, _steps_stated, "next_steps", "locale", "body_text")
+    import pandas as pd
+
+    rows = zip(p.is_email, p.df["next_steps"], p.df["locale"], p.said, strict=True)
+    return pd.Series([_steps_stated(*row) for row in rows], index=p.df.index, dtype=bool)
 
 
 def _per_row(p: _Parsed, check: Callable[..., bool], *columns: str) -> pd.Series:
@@ -408,14 +416,21 @@ def _orders_named(email: bool, ids: object, text: object, subject: object) -> bo
     return not email or all(_names(subject, n) for n in numbers)
 
 
+@functools.lru_cache(maxsize=65536)
+def _title_forms(title: str) -> tuple[str, str, str]:
+    """A title as the email shows it, as the SMS shows it in full, and in its short form."""
+    shown = clean_title(title)
+    return shown, sms_plain(shown), sms_plain(sms_title(title))
+
+
 def _titles_named(email: bool, titles: object, text: object) -> bool:
     """Every title as displayed; an SMS may carry the short form instead."""
-    wanted = _split(titles, " | ")
+    wanted = [_title_forms(t) for t in _split(titles, " | ")]
     if not wanted or not isinstance(text, str):
         return False
     if email:
-        return all(clean_title(t) in text for t in wanted)
-    return all(sms_plain(clean_title(t)) in text or sms_plain(sms_title(t)) in text for t in wanted)
+        return all(shown in text for shown, _, _ in wanted)
+    return all(full in text or short in text for _, full, short in wanted)
 
 
 def _order_numbers_in_text(p: _Parsed) -> pd.Series:
@@ -448,7 +463,7 @@ def _optional(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _states(email: bool, subject: str, body: str, values: tuple[object, ...]) -> bool:
+def _states(said: str, values: tuple[object, ...]) -> bool:
     locale, zone, earliest, latest, update, cause, evidence = values
     try:
         dates, causes = stated_in_message(
@@ -463,9 +478,8 @@ def _states(email: bool, subject: str, body: str, values: tuple[object, ...]) ->
         )
     except (RenderError, ValueError, TypeError):
         return False
-    text = comparable(f"{subject} {body}" if email else body)
-    days_stated = all(any(form in text for form in day) for day in dates)
-    return days_stated and any(cause in text for cause in causes)
+    days_stated = all(any(form in said for form in day) for day in dates)
+    return days_stated and any(cause in said for cause in causes)
 
 
 def _eta_and_cause_in_text(p: _Parsed) -> pd.Series:
@@ -474,11 +488,9 @@ def _eta_and_cause_in_text(p: _Parsed) -> pd.Series:
 
     judged = _eta_or_next_update(p) & _text(p.df["cause"]).isin(KNOWN_CAUSES | {UNKNOWN})
     values = zip(*(p.df[c] for c in _STATED_COLUMNS), strict=True)
-    rows = zip(judged, p.is_email, p.subject, p.body, values, strict=True)
+    rows = zip(judged, p.said, values, strict=True)
     return pd.Series(
-        [not ok or _states(email, subj, body, vals) for ok, email, subj, body, vals in rows],
-        index=p.df.index,
-        dtype=bool,
+        [not ok or _states(said, vals) for ok, said, vals in rows], index=p.df.index, dtype=bool
     )
 
 
@@ -512,7 +524,7 @@ def _data_values(name: object, titles: object) -> list[str]:
     """
     shown = [clean_name(name)] if isinstance(name, str) else []
     for title in _split(titles, " | "):
-        shown += [clean_title(title), sms_title(title)]
+        shown += _title_forms(title)
     forms = {form for value in shown if value for form in (value, sms_plain(value))}
     forms |= {html.escape(form, quote=False) for form in forms}
     return sorted(forms, key=len, reverse=True)

@@ -20,6 +20,7 @@ from carriers.taxonomy import Reason
 from notify.next_steps import next_steps
 from notify.render import (
     NAME_LIMIT,
+    UNSTATED_CAUSE_KINDS,
     RenderError,
     clean_text,
     comparable,
@@ -484,6 +485,21 @@ def test_a_cause_the_carrier_did_not_give_is_stated_as_what_it_did(
     email, sms = render(facts, "email"), render(facts, "sms")
     assert email_says in email.text and "has not told us the cause" not in email.text
     assert sms_says in sms.text and sms.sms_segments <= 2
+
+
+@pytest.mark.parametrize("locale", ["en-US", "de-DE", "es-ES"])
+def test_every_unstated_cause_has_wording_in_every_language(locale: str) -> None:
+    wording = json.loads((TEMPLATES / "wording" / f"{locale[:2]}.json").read_text("utf-8"))
+    generic = wording["causes"]["unknown"]["long"]
+    for kind in UNSTATED_CAUSE_KINDS:
+        for place in (None, "Dallas, TX"):
+            facts = _unstated(kind, "2026-11-20T01:43:19-06:00", place)()
+            facts["locale"] = locale
+            email, sms = render(facts, "email"), render(facts, "sms")
+            assert "USPS" in email.text and "USPS" in sms.text, (kind, place)
+            where = place if place and UNSTATED_CAUSE_KINDS[kind] else "USPS"
+            assert where in email.text and sms.sms_segments <= 2, (kind, place, sms.text)
+            assert generic not in email.text, (kind, place)
 
 
 def test_without_evidence_an_unknown_cause_is_printed_as_unknown_for_the_gate_to_refuse() -> None:
