@@ -223,6 +223,7 @@ notice_parcels = Table(
     Column("order_id", ID, primary_key=True),
     Column("shipment_id", ID, primary_key=True),
     Column("episode_id", ID, nullable=False, index=True),
+    Index("ix_notice_parcels_order_id_shipment_id", "order_id", "shipment_id"),
 )
 
 run_notices = Table(
@@ -252,6 +253,7 @@ decisions = Table(
     Column("message_path", Text),
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("run_id", "customer_id", "notice_id", "channel", "decision"),
+    Index("ix_decisions_notice_id", "notice_id"),
 )
 
 outbox = Table(
