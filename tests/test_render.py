@@ -321,6 +321,16 @@ def test_golden_messages(case: str) -> None:
         assert content == path.read_text(encoding="utf-8"), f"{name} differs from golden"
 
 
+def test_the_golden_cases_cover_every_cause_and_the_hard_shapes() -> None:
+    built = {name: CASES[name]() for name in CASES}
+    assert {f["cause"] for f in built.values()} == {r.value for r in Reason}
+    assert any(len(f["orders"]) == 2 for f in built.values())  # two orders
+    assert any(f["eta"] is None for f in built.values())  # unknown ETA
+    assert any(f["previous_notice"] for f in built.values())  # second delay
+    assert {f["locale"][:2] for f in built.values()} == {"en", "de", "es"}
+    assert "transport_delay_split_shipment" in built  # one parcel of two is late
+
+
 def test_every_golden_file_belongs_to_a_case() -> None:
     expected = {name for case in CASES for name in golden_files(case)}
     assert {p.name for p in GOLDEN_DIR.iterdir()} == expected

@@ -342,3 +342,95 @@ def test_the_cx_mirage_batch_is_refused_row_by_row_with_reasons(
     report = json.loads(Path(str(result.report_json_path)).read_text("utf-8"))
     assert report["failures_by_rule"]["no_vague_phrasing"] == 9
     assert report["failures_by_rule"]["notice_current"] == 4
+
+
+# --------------------------------------------------------------------------- bad inputs
+
+HOSTILE = "<img src=x onerror=alert(1)>{{7*7}}\u202eevil\u202c\r\nBcc: a@b.c " + "A" * 10_000
+BAD_INPUT_CUSTOMERS = [
+    ["B1", HOSTILE, "X", "hostile@example.com", "+13125550111", "en-US", "America/Chicago",
+     "true", "true"],
+    ["B2", "Ana", "Y", "ana@@example", "+13125550112", "en-US", "America/Chicago", "true",
+     "false"],
+    ["B3", "Ben", "Z", "ben@example.com", "312-555-01", "en-US", "America/Chicago", "false",
+     "true"],
+    ["B4", "\u202bדנה\u202c 🌷", "W", "hostile@example.com", "", "en-US", "America/Chicago",
+     "true", "false"],
+    ["B5", "\u202e\u202c", "V", "empty@example.com", "", "en-US", "America/Chicago", "true",
+     "false"],
+]  # fmt: skip
+
+
+def test_bad_inputs_end_quarantined_with_their_reason_or_rendered_safely(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Bad inputs 16-23 of notes/reliability.md, through compose, render and gate."""
+    from notify.orders import load_order_files
+    from tests.notify.orderfiles import write_order_files
+
+    n = range(1, 6)
+    extra = {
+        "customers": BAD_INPUT_CUSTOMERS,
+        "orders": [[f"OB{i}", f"B{i}", "2026-11-16T10:00:00-06:00", "2026-11-18", "open", "web"]
+                   for i in n],
+        "order_lines": [[f"OB{i}", "L1", "SKU", "Socks {{ size }} <b>", "1", f"SB{i}"]
+                        for i in n],
+        "shipments": [[f"SB{i}", f"OB{i}", "fedex", f"70000000000{i}", "Ground",
+                       "2026-11-16T15:00:00-06:00", "38118", "60601", "US"] for i in n],
+    }  # fmt: skip
+    load_order_files(engine, write_order_files(tmp_path / "orders", extra))
+    for i in n:
+        add_events(engine, f"70000000000{i}", (0, "in_transit", None),
+                   (30, "exception", "weather"), eta_days=("2026-11-23", "2026-11-24"))  # fmt: skip
+    run = prepare(engine, settings)
+    _gate(engine, run, settings, open_shipments=10)
+    rows = _outbox(engine, "r1")
+    decided = {r.customer_id: r for r in _decisions_all(engine, "r1")}
+    # 20-23: hostile name and title escaped in HTML, literal in text, never evaluated,
+    # bidi controls and CR/LF gone, the name cut; the SMS fits; both go out.
+    email, sms = rows[("B1", "email")], rows[("B1", "sms")]
+    assert (email.state, sms.state) == ("published", "published")
+    assert "<img" not in email.body_html and "&lt;img src=x onerror=alert(1)&gt;{{7*7}}" in (
+        email.body_html
+    )
+    assert "Hello <img src=x onerror=alert(1)>{{7*7}}evil…," in email.body_text  # cut at 40
+    assert "1 × Socks {{ size }} <b>" in email.body_text and "49" not in email.body_text
+    assert "\r" not in email.subject and "\n" not in email.subject
+    assert sms.sms_segments <= 2 and "\u202e" not in sms.body_text
+    # 17: an invalid address and a number that is not a phone number: no channel, and why
+    assert decided["B2"].decision == "no_channel"
+    assert decided["B2"].reason == "no valid email address; no SMS consent"
+    assert decided["B3"].reason == "no email consent; no SMS-capable phone number"
+    # 18 and 19: a second customer on the same address gets their own message; an RTL
+    # name is isolated, not reordered, and its bidi controls are gone
+    b4 = rows[("B4", "email")]
+    assert b4.state == "published" and "<bdi>דנה 🌷</bdi>" in b4.body_html
+    assert "O" + "B1" not in b4.body_text  # nothing of the other customer's order
+    # a name that is nothing but control characters: refused, the reason names the fact
+    b5 = rows[("B5", "email")]
+    assert b5.state == "quarantined"
+    assert json.loads(b5.reasons) == [
+        "render_error: RenderError: facts['customer']['first_name'] is empty once cleaned"
+    ]
+
+
+def _decisions_all(engine: Engine, run_id: str) -> list[Any]:
+    d = schema.decisions
+    with engine.connect() as conn:
+        return list(conn.execute(select(d).where(d.c.run_id == run_id)).all())
+
+
+def test_an_expectation_that_raises_halts_the_stage(
+    world: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from notify import gate as rules
+
+    real = rules.derive_row_checks
+    monkeypatch.setattr(
+        rules, "derive_row_checks", lambda staged: real(staged).drop(columns=["consent_given"])
+    )
+    run = prepare(world, settings)
+    result = _gate(world, run, settings)
+    assert result.halted and result.published == 0
+    assert result.batch_failures[0].startswith("consent_given: the expectation raised")
+    assert _outbox(world, "r1")[("C1", "email")].state == "blocked"
