@@ -96,6 +96,12 @@ _SMS_PLAIN = str.maketrans(
         "\u2014": "-",
         "\u2026": "...",
         "\u00d7": "x",
+        "\u00ab": '"',
+        "\u00bb": '"',
+        "\u201e": '"',
+        "\u201a": "'",
+        "\u2039": "'",
+        "\u203a": "'",
     }
 )
 _SMS_PLAIN_PAIRS = tuple((chr(code), str(plain)) for code, plain in _SMS_PLAIN.items())

@@ -670,22 +670,32 @@ def test_two_customers_sharing_an_address_each_get_their_own_message(
     assert _check(batch, good_rows).passed
 
 
-def test_an_address_shared_by_many_customers_halts(
+def test_an_address_shared_by_more_customers_than_allowed_is_quarantined(
     good_batch: pd.DataFrame, good_rows: GateReport
 ) -> None:
-    """A placeholder address on many accounts would mail strangers each other's orders."""
+    """Three customers on one address: those rows wait for a person, the rest go out."""
     batch = good_batch.copy()
-    shared = batch["row_id"].isin([f"n{i}:email" for i in range(5)])
+    shared = batch["row_id"].isin([f"n{i}:email" for i in range(3)])
+    batch.loc[shared, "recipient"] = "family@example.com"
+    result = _check(batch, good_rows)
+    assert result.passed is False and result.halted is False and result.batch_failures == []
+    assert result.row_failures == {
+        f"n{i}:email": ["recipient_customers_within_limit"] for i in range(3)
+    }
+    assert result.summary["quarantined"] == 3
+    assert _check(batch, good_rows, max_customers_per_recipient=3).passed
+
+
+def test_a_placeholder_address_on_many_accounts_halts(
+    good_batch: pd.DataFrame, good_rows: GateReport
+) -> None:
+    """One address on 30 accounts would mail strangers each other's orders."""
+    batch = good_batch.copy()
+    shared = batch["row_id"].isin([f"n{i}:email" for i in range(30)])
     batch.loc[shared, "recipient"] = "noreply@shop.example"
     result = _check(batch, good_rows)
-    assert result.batch_failures == [
-        "recipient_customers_within_limit: 5 rows go to an address or number shared by more "
-        "than 2 customers"
-    ]
-    assert result.row_failures == {
-        f"n{i}:email": ["recipient_customers_within_limit"] for i in range(5)
-    }
-    assert _check(batch, good_rows, max_customers_per_recipient=5).passed
+    assert result.halted and _rules(result) == ["quarantine_share_within_limit"]
+    assert len(result.row_failures) == 30
 
 
 def test_history_is_skipped_only_when_there_is_none(
