@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from carriers.taxonomy import Reason
 from notify.render import (
+    SMS_TINY_TITLE_LIMIT,
     TEMPLATES_DIR,
     RenderError,
     clean_name,
@@ -417,20 +418,21 @@ def _orders_named(email: bool, ids: object, text: object, subject: object) -> bo
 
 
 @functools.lru_cache(maxsize=65536)
-def _title_forms(title: str) -> tuple[str, str, str]:
-    """A title as the email shows it, as the SMS shows it in full, and in its short form."""
+def _title_forms(title: str) -> tuple[str, ...]:
+    """A title as the email shows it, then as an SMS may show it: in full, short or tiny."""
     shown = clean_title(title)
-    return shown, sms_plain(shown), sms_plain(sms_title(title))
+    tiny = sms_title(title, SMS_TINY_TITLE_LIMIT)
+    return shown, sms_plain(shown), sms_plain(sms_title(title)), sms_plain(tiny)
 
 
 def _titles_named(email: bool, titles: object, text: object) -> bool:
-    """Every title as displayed; an SMS may carry the short form instead."""
+    """Every title as displayed; an SMS may carry a shortened form instead."""
     wanted = [_title_forms(t) for t in _split(titles, " | ")]
     if not wanted or not isinstance(text, str):
         return False
     if email:
-        return all(shown in text for shown, _, _ in wanted)
-    return all(full in text or short in text for _, full, short in wanted)
+        return all(forms[0] in text for forms in wanted)
+    return all(any(form in text for form in forms[1:]) for forms in wanted)
 
 
 def _order_numbers_in_text(p: _Parsed) -> pd.Series:

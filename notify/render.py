@@ -112,6 +112,7 @@ _PLACEHOLDER_RE = re.compile(r"\{([a-z_]+)\}")
 # Placeholders holding free text typed by people (shop data, carrier scan locations).
 _ISOLATED = frozenset({"name", "title", "place"})
 SMS_TITLE_LIMIT = 24  # an item title in an SMS that cannot fit the full titles
+SMS_TINY_TITLE_LIMIT = 14  # the last resort before an SMS is refused for its length
 _SMS_DROPPED = frozenset({"So", "Sk", "Cf", "Mn"})  # symbols, emoji modifiers and joiners
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _CLOCK_RE = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]\Z")
@@ -187,7 +188,7 @@ def clean_name(name: str) -> str:
     return clean_text(name, NAME_LIMIT)
 
 
-def sms_title(title: str) -> str:
+def sms_title(title: str, limit: int = SMS_TITLE_LIMIT) -> str:
     """An item title in its short SMS form (used when the full titles do not fit).
 
     Symbols such as emoji are left out first (one of them would switch the whole SMS to
@@ -196,13 +197,13 @@ def sms_title(title: str) -> str:
     """
     plain = "".join(c for c in title if unicodedata.category(c) not in _SMS_DROPPED)
     full = clean_title(plain) or clean_title(title)
-    if len(full) <= SMS_TITLE_LIMIT:
+    if len(full) <= limit:
         return full
-    head = full[: SMS_TITLE_LIMIT - 1]
+    head = full[: limit - 1]
     space = head.rfind(" ")
-    if not full[len(head)].isspace() and space >= SMS_TITLE_LIMIT // 2:
+    if not full[len(head)].isspace() and space >= limit // 2:
         head = head[:space]  # the cut fell inside a word: end at the word before
-    return clean_text(head.rstrip(" ,;:-") + _ELLIPSIS, SMS_TITLE_LIMIT)
+    return clean_text(head.rstrip(" ,;:-") + _ELLIPSIS, limit)
 
 
 def sms_plain(text: str) -> str:
@@ -925,6 +926,7 @@ def _display(notice: _Notice, w: _Wording) -> dict[str, Any]:
 class _SmsLevel:
     greeting: bool = True
     full_titles: bool = True
+    tiny_titles: bool = False
     long_cause: bool = True
     next_steps: bool = True
     promised: bool = True  # the promised date and, for a second delay, our last message's date
@@ -934,10 +936,11 @@ class _SmsLevel:
 # Shortened in this order until the message fits in two segments: full item titles become
 # short ones (SMS_TITLE_LIMIT, symbols left out), the long cause its short form, then the
 # greeting goes, the next steps, the promised date and the date of our last message (the
-# customer knows them; the email states them), and last the contact line (the email has it,
-# and a HELP reply gives it). The brand, order numbers, the delayed items, the new date or
-# update time, the cause and the links always stay, and nothing is cut mid-word. What still
-# does not fit is returned with its true segment count and the gate refuses it.
+# customer knows them; the email states them), the contact line (the email has it, and a
+# HELP reply gives it), and last the titles shrink to SMS_TINY_TITLE_LIMIT. The brand, order
+# numbers, the delayed items, the new date or update time, the cause and the links always
+# stay, and nothing is cut mid-word. What still does not fit is returned with its true
+# segment count and the gate refuses it.
 SMS_LEVELS = (
     _SmsLevel(),
     _SmsLevel(full_titles=False),
@@ -949,6 +952,15 @@ SMS_LEVELS = (
     ),
     _SmsLevel(
         full_titles=False,
+        long_cause=False,
+        greeting=False,
+        next_steps=False,
+        promised=False,
+        help=False,
+    ),
+    _SmsLevel(
+        full_titles=False,
+        tiny_titles=True,
         long_cause=False,
         greeting=False,
         next_steps=False,
@@ -974,13 +986,13 @@ def _sms_eta(notice: _Notice, w: _Wording, fmt: _Formatter) -> str:
     return w.fill(kind, "sms_eta", eta=window)
 
 
-def _sms_items(notice: _Notice, w: _Wording, fmt: _Formatter, shorten: bool) -> str:
+def _sms_items(notice: _Notice, w: _Wording, fmt: _Formatter, limit: int | None) -> str:
     return fmt.join(
         w.fill(
             "phrases",
             "item_line_sms",
             quantity=fmt.number(it.quantity),
-            title=sms_title(it.title) if shorten else it.title,
+            title=sms_title(it.title, limit) if limit else it.title,
         )
         for o in notice.orders
         for it in o.items
@@ -1010,8 +1022,11 @@ def _sms_parts(notice: _Notice, w: _Wording) -> dict[str, str]:
         ),
         "eta": _sms_eta(notice, w, fmt),
         "promised": w.fill(kind, "sms_promised", promised=promised),
-        "items_full": w.fill(kind, "sms_items", items=_sms_items(notice, w, fmt, False)),
-        "items_short": w.fill(kind, "sms_items", items=_sms_items(notice, w, fmt, True)),
+        "items_full": w.fill(kind, "sms_items", items=_sms_items(notice, w, fmt, None)),
+        "items_short": w.fill(kind, "sms_items", items=_sms_items(notice, w, fmt, SMS_TITLE_LIMIT)),
+        "items_tiny": w.fill(
+            kind, "sms_items", items=_sms_items(notice, w, fmt, SMS_TINY_TITLE_LIMIT)
+        ),
         "cause_long": w.fill(
             kind, "sms_cause", cause=_cause_text(notice.cause, evidence, w, fmt, "long")
         ),
@@ -1032,7 +1047,13 @@ def _sms_context(parts: Mapping[str, str], level: _SmsLevel) -> dict[str, str]:
         "headline": parts["headline"],
         "eta": parts["eta"],
         "promised": parts["promised"] if level.promised else "",
-        "items": parts["items_full"] if level.full_titles else parts["items_short"],
+        "items": parts[
+            "items_full"
+            if level.full_titles
+            else "items_tiny"
+            if level.tiny_titles
+            else "items_short"
+        ],
         "cause": parts["cause_long"] if level.long_cause else parts["cause_short"],
         "next_steps": parts["next_steps"] if level.next_steps else "",
         "track": parts["track"],

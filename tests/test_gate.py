@@ -739,3 +739,29 @@ def test_report_html_is_readable_and_escaped() -> None:
     assert "n&lt;1&gt;:email" in page and "&lt;script&gt;" in page and "4 &lt;b&gt;" in page
     assert "<h3>consent_given (1)</h3>" in page and "the customer consented" in page
     assert "<script>" not in page
+
+
+def test_an_sms_with_many_items_names_each_by_a_shortened_title() -> None:
+    facts = base_facts()
+    facts["orders"][0]["items"] = [
+        {"title": f"{name} with a long descriptive title", "quantity": 1}
+        for name in ("Ergonomic Office Chair", "Standing Desk Converter", "Cast Iron Skillet")
+    ]
+    rows = stage("n_many", facts)
+    sms = rows[1]["body_text"]
+    assert "Standing Desk Converter..." in sms and rows[1]["sms_segments"] <= 2
+    assert check_rows(pd.DataFrame(rows)).passed
+    rows[1]["body_text"] = sms.replace("Standing Desk Converter...", "")
+    assert check_rows(pd.DataFrame(rows)).row_failures == {"n_many:sms": ["item_titles_in_text"]}
+
+
+def test_tiny_titles_are_the_last_resort_and_still_name_every_item() -> None:
+    facts = CASES["carrier_volume_two_orders"]()
+    for order, name in zip(
+        facts["orders"], ("Ergonomic Office Chair", "Standing Desk"), strict=True
+    ):
+        order["items"] = [{"title": f"{name} Deluxe Edition, walnut", "quantity": 1}]
+    rows = stage("n_tiny", facts)
+    sms = rows[1]["body_text"]
+    assert "1x Ergonomic..." in sms and "Help:" not in sms and rows[1]["sms_segments"] <= 2
+    assert check_rows(pd.DataFrame(rows)).passed

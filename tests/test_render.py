@@ -801,7 +801,7 @@ def test_titles_that_cannot_fit_leave_the_sms_over_two_segments_for_the_gate() -
     sms = render(_hostile(), "sms")
     assert (sms.sms_segments, sms.encoding) == sms_segments(sms.text)
     assert sms.sms_segments > 2 and sms.encoding == "UCS-2"
-    assert "<script>alert('x')</scr..." in sms.text and "שמיכה עבה" in sms.text
+    assert "<script>alert..." in sms.text and "שמיכה עבה" in sms.text  # the tiny titles
     assert "🧦" not in sms.text  # symbols leave short titles first
 
 
