@@ -757,10 +757,11 @@ def test_an_sms_with_many_items_names_each_by_a_shortened_title() -> None:
 
 def test_tiny_titles_are_the_last_resort_and_still_name_every_item() -> None:
     facts = CASES["carrier_volume_two_orders"]()
-    for order, name in zip(
-        facts["orders"], ("Ergonomic Office Chair", "Standing Desk"), strict=True
-    ):
-        order["items"] = [{"title": f"{name} Deluxe Edition, walnut", "quantity": 1}]
+    facts["orders"][0]["items"] = [
+        {"title": "Ergonomic Office Chair Deluxe", "quantity": 1},
+        {"title": "Pour-Over Coffee Kettle", "quantity": 1},
+    ]
+    facts["orders"][1]["items"] = [{"title": "Standing Desk Converter", "quantity": 1}]
     rows = stage("n_tiny", facts)
     sms = rows[1]["body_text"]
     assert "1x Ergonomic..." in sms and "Help:" not in sms and rows[1]["sms_segments"] <= 2
