@@ -249,6 +249,11 @@ def test_a_volume_spike_halts_blocks_every_row_and_says_why(
     assert "<h1>Gate report: HALTED</h1>" in page and "volume_within_history: 4 notices" in page
     sent = send.send(world, run=get_run(world, "r1"), channels=channels(strict))
     assert sent.sent == 0 and sent.deferred == 0
+    from notify.summary import run_summary
+
+    notes = run_summary(world, "r1", strict)["notes"]
+    assert f"Gate report: {result.report_path}" in notes
+    assert "The batch was HALTED, nothing was sent: volume_within_history: 4 notices" in notes[-1]
 
 
 MIRAGE_SUBJECT = "Update on your delivery"
