@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock setup.py | sha256sum | cut -c1-12)
 
-.PHONY: venv demo test lint bench golden services clean
+.PHONY: venv demo test lint bench golden golden-messages services clean
 
 $(STAMP): requirements.lock setup.py
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -33,8 +33,12 @@ bench: venv
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.parse
 
-golden: venv
+## Rewrite every golden file (carrier parses and rendered messages); review the diff.
+golden: venv golden-messages
 	$(BIN)/python -m tests.golden
+
+golden-messages: venv
+	$(BIN)/python -m tests.test_render --regen
 
 services:
 	@bash scripts/services.sh

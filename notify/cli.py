@@ -282,6 +282,25 @@ def cmd_extract(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_preview(args: argparse.Namespace) -> int:
+    from notify.preview import format_preview, preview, write_files
+    from notify.store import open_store
+
+    settings = _settings()
+    engine = open_store(settings.database_url)
+    try:
+        result = preview(
+            engine, args.order_id, settings=settings, channel=args.channel, locale=args.locale
+        )
+    except ValueError as exc:
+        print(f"oasis preview: {exc}", file=sys.stderr)
+        return 2
+    if args.out:
+        write_files(result, Path(args.out))
+    sys.stdout.write(format_preview(result, show_bodies=not args.out))
+    return 0 if result.run_id and result.notice_id else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="oasis", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -368,6 +387,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     score.add_argument("--json", help="write the scores to this file")
     score.set_defaults(func=cmd_score_targeting)
+
+    show = sub.add_parser("preview", help="the messages an order's customer would get")
+    show.add_argument("order_id")
+    show.add_argument("--channel", choices=["email", "sms"], help="only this channel")
+    show.add_argument("--locale", help="render in this locale instead (e.g. de-DE)")
+    show.add_argument("--out", help="write the files (subject, HTML, text, SMS) here")
+    show.set_defaults(func=cmd_preview)
     return parser
 
 

@@ -42,12 +42,20 @@ class Settings:
     sms_quiet_end: int = 8
     max_eta_window_days: int = 3
     max_notices: int = 50000
-    support_contact: str = "support@example.com, +1 555 0100, Mon-Fri 08:00-20:00"
+    support_contact: str = "support@example.com, +1 555 0100"
     tracking_url_template: str = "https://shop.example.com/orders/{order_id}/tracking"
     brand_name: str = "Oasis Demo Shop"
     sender_email: str = "updates@example.com"
     templates_dir: Path = Path(__file__).resolve().parent.parent / "templates"
     default_locale: str = "en-US"
+    support_hours: str = "mon-fri 08:00-20:00; sat 09:00-13:00"
+    support_timezone: str = "America/New_York"
+    max_open_share: float = 0.5
+    max_quarantine_share: float = 0.2
+    volume_history_days: int = 28
+    volume_history_factor: float = 3.0
+    volume_history_slack: int = 50
+    max_customers_per_recipient: int = 2
 
     @property
     def runs_dir(self) -> Path:
@@ -70,9 +78,7 @@ def load_settings() -> Settings:
         freshness_hours=float(_env("OASIS_FRESHNESS_HOURS", "72")),
         max_eta_window_days=int(_env("OASIS_MAX_ETA_WINDOW_DAYS", "3")),
         max_notices=int(_env("OASIS_MAX_NOTICES", "50000")),
-        support_contact=_env(
-            "OASIS_SUPPORT_CONTACT", "support@example.com, +1 555 0100, Mon-Fri 08:00-20:00"
-        ),
+        support_contact=_env("OASIS_SUPPORT_CONTACT", "support@example.com, +1 555 0100"),
         tracking_url_template=_env(
             "OASIS_TRACKING_URL_TEMPLATE", "https://shop.example.com/orders/{order_id}/tracking"
         ),
@@ -82,6 +88,14 @@ def load_settings() -> Settings:
             _env("OASIS_TEMPLATES_DIR", str(Path(__file__).resolve().parent.parent / "templates"))
         ).resolve(),
         default_locale=_env("OASIS_DEFAULT_LOCALE", "en-US"),
+        support_hours=_env("OASIS_SUPPORT_HOURS", "mon-fri 08:00-20:00; sat 09:00-13:00"),
+        support_timezone=_env("OASIS_SUPPORT_TIMEZONE", "America/New_York"),
+        max_open_share=float(_env("OASIS_MAX_OPEN_SHARE", "0.5")),
+        max_quarantine_share=float(_env("OASIS_MAX_QUARANTINE_SHARE", "0.2")),
+        volume_history_days=int(_env("OASIS_VOLUME_HISTORY_DAYS", "28")),
+        volume_history_factor=float(_env("OASIS_VOLUME_HISTORY_FACTOR", "3")),
+        volume_history_slack=int(_env("OASIS_VOLUME_HISTORY_SLACK", "50")),
+        max_customers_per_recipient=int(_env("OASIS_MAX_CUSTOMERS_PER_RECIPIENT", "2")),
     )
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import html
+import json
 import math
 import re
 import statistics
@@ -31,7 +32,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from carriers.taxonomy import Reason
-from notify.render import clean_title
+from notify.render import (
+    SMS_TINY_TITLE_LIMIT,
+    TEMPLATES_DIR,
+    RenderError,
+    clean_name,
+    clean_title,
+    comparable,
+    sms_plain,
+    sms_title,
+    stated_in_message,
+    stated_next_steps,
+    unstated_cause_key,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,6 +54,8 @@ NEXT_UPDATE_MAX_DAYS = 7
 HISTORY_FACTOR = 3.0
 HISTORY_SLACK = 50
 MAX_OPEN_SHARE = 0.5
+MAX_QUARANTINE_SHARE = 0.2
+MAX_CUSTOMERS_PER_RECIPIENT = 2
 MIN_QUARANTINED_TO_HALT = 5
 REPORT_ROW_LIMIT = 50
 
@@ -68,9 +83,15 @@ ROW_COLUMNS = (
     "evidence_age_hours",
     "freshness_limit_hours",
     "episode_open",
+    "locale",
+    "timezone",
+    "next_steps",
+    "cause_evidence",
+    "customer_name",
 )
 
 KNOWN_CAUSES = frozenset(r.value for r in Reason if r is not Reason.UNKNOWN)
+UNKNOWN = Reason.UNKNOWN.value
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}\Z")
 _TEMPLATE_TOKENS = ("{{", "}}", "{%", "%}", "{#", "#}")
 _STYLE_BLOCK = re.compile(r"<style\b[^>]*>.*?</style>", re.IGNORECASE | re.DOTALL)
@@ -96,10 +117,18 @@ ROW_RULES: tuple[Rule, ...] = (
         "next_update_upcoming",
         f"next update is from the as-of date to +{NEXT_UPDATE_MAX_DAYS} days",
     ),
-    Rule("cause_known", "the cause is a known Reason, not unknown"),
+    Rule(
+        "cause_known",
+        "the cause is a known Reason, or, when the carrier gave none, what it did and when",
+    ),
+    Rule("next_step_given", "at least one next step, and the email states it"),
     Rule("order_numbers_in_text", "every order number is in the text (and email subject)"),
-    Rule("item_titles_in_text", "every delayed item title is in the email text"),
-    Rule("channels_agree", "all channels of one notice state the same ETA and cause"),
+    Rule("item_titles_in_text", "every delayed item title is in the text (SMS: short form)"),
+    Rule("channels_agree", "all channels of one notice carry the same ETA and cause"),
+    Rule(
+        "eta_and_cause_in_text",
+        "the text states the ETA days (or the next update day) and the cause, as worded",
+    ),
     Rule("no_vague_phrasing", "no banned vague phrase (notify/banned_phrases.txt)"),
     Rule("no_template_syntax", "no unrendered template syntax"),
     Rule("recipient_is_customer", "the recipient belongs to the order's customer"),
@@ -114,9 +143,19 @@ BATCH_RULES: tuple[Rule, ...] = (
     Rule("feeds_fresh", "every carrier feed is within the freshness limit"),
     Rule("volume_within_max", "notices do not exceed max_notices"),
     Rule("volume_within_open_shipments", "notices are a sane share of open shipments"),
-    Rule("volume_within_history", "notices are within 3x the same-hour median + 50"),
+    Rule(
+        "volume_within_history",
+        "notices are within history_factor x the median of earlier same-hour runs + slack",
+    ),
     Rule("quarantine_share_within_limit", "the quarantined share of rows is within the limit"),
-    Rule("recipient_unique_per_channel", "no recipient gets two messages on one channel"),
+    Rule(
+        "recipient_unique_per_channel",
+        "one message per customer and channel to any address or number",
+    ),
+    Rule(
+        "recipient_customers_within_limit",
+        "one address or number gets messages for at most max_customers_per_recipient customers",
+    ),
 )
 _DESCRIPTIONS = {rule.name: rule.description for rule in (*ROW_RULES, *BATCH_RULES)}
 
@@ -131,9 +170,49 @@ class GateReport:
     halted: bool
     summary: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def verdict(self) -> str:
+        return "HALTED" if self.halted else ("PASSED" if self.passed else "ROWS QUARANTINED")
+
+    def failures_by_rule(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for rules in self.row_failures.values():
+            for rule in rules:
+                counts[rule] = counts.get(rule, 0) + 1
+        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data (row ids and rule names only, no message content)."""
+        return {
+            "verdict": self.verdict,
+            "passed": self.passed,
+            "halted": self.halted,
+            "batch_failures": list(self.batch_failures),
+            "failures_by_rule": self.failures_by_rule(),
+            "rules": {rule.name: rule.description for rule in (*ROW_RULES, *BATCH_RULES)},
+            "row_failures": {k: list(v) for k, v in sorted(self.row_failures.items())},
+            "summary": self.summary,
+        }
+
     def to_html(self) -> str:
         """A small self-contained HTML report (every value escaped)."""
         return _report_html(self)
+
+
+def merge_reports(rows: GateReport, batch: GateReport) -> GateReport:
+    """The row and batch reports of one batch as one: the gate's whole decision."""
+    row_failures = {row_id: list(rules) for row_id, rules in rows.row_failures.items()}
+    for row_id, rules in batch.row_failures.items():
+        known = row_failures.setdefault(row_id, [])
+        known += [rule for rule in rules if rule not in known]
+    failures = [*rows.batch_failures, *batch.batch_failures]
+    return GateReport(
+        passed=not row_failures and not failures,
+        row_failures=row_failures,
+        batch_failures=failures,
+        halted=rows.halted or batch.halted,
+        summary={"rows": rows.summary, "batch": batch.summary},
+    )
 
 
 # --------------------------------------------------------------------------- row checks
@@ -176,6 +255,7 @@ class _Parsed:
     subject: list[str]
     body: list[str]
     page: list[str]  # the HTML without its <style> blocks (CSS braces are not template syntax)
+    said: list[str]  # what the customer reads (email: subject and text), ``comparable``
 
 
 def _parse(df: pd.DataFrame) -> _Parsed:
@@ -185,6 +265,7 @@ def _parse(df: pd.DataFrame) -> _Parsed:
     update_at = pd.to_datetime(update, format="ISO8601", utc=True, errors="coerce")
     has_offset = update.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True)
     channel = _text(df["channel"])
+    subject, body = _text(df["subject"]).tolist(), _text(df["body_text"]).tolist()
     return _Parsed(
         df=df,
         is_email=channel.eq("email"),
@@ -196,9 +277,13 @@ def _parse(df: pd.DataFrame) -> _Parsed:
         update_day=_day(update),
         update_valid=update_at.notna() & has_offset,
         as_of=_day(df["as_of_date"]),
-        subject=_text(df["subject"]).tolist(),
-        body=_text(df["body_text"]).tolist(),
+        subject=subject,
+        body=body,
         page=[_STYLE_BLOCK.sub(" ", page) for page in _text(df["body_html"])],
+        said=[
+            comparable(f"{s} {b}" if email else b)
+            for email, s, b in zip(channel.eq("email"), subject, body, strict=True)
+        ],
     )
 
 
@@ -244,8 +329,63 @@ def _next_update_upcoming(p: _Parsed) -> pd.Series:
     return ~p.update_valid | in_range
 
 
+def _evidence(raw: object) -> dict[str, Any] | None:
+    if not isinstance(raw, str) or not raw:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _stated_by_carrier(raw: object) -> bool:
+    """Whether the evidence makes the sentence that stands in for an unstated cause."""
+    evidence = _evidence(raw)
+    if evidence is None or not isinstance(evidence.get("carrier_title"), str):
+        return False
+    return (
+        unstated_cause_key(
+            evidence.get("kind"), bool(evidence.get("at")), bool(evidence.get("place"))
+        )
+        is not None
+    )
+
+
 def _cause_known(p: _Parsed) -> pd.Series:
-    return _text(p.df["cause"]).isin(KNOWN_CAUSES)
+    import pandas as pd
+
+    cause = _text(p.df["cause"])
+    unstated = cause.eq(UNKNOWN)
+    stated = pd.Series(
+        [
+            _stated_by_carrier(raw) if flag else False
+            for raw, flag in zip(p.df["cause_evidence"], unstated, strict=True)
+        ],
+        index=p.df.index,
+        dtype=bool,
+    )
+    return cause.isin(KNOWN_CAUSES) | (unstated & stated)
+
+
+def _steps_stated(email: bool, steps: object, locale: object, said: str) -> bool:
+    keys = _split(steps, "|")
+    if not keys:
+        return False
+    if not email:
+        return True  # an SMS may leave the steps out to fit; the email must state one
+    try:
+        wanted = stated_next_steps(str(locale), keys)
+    except RenderError:
+        return False
+    return any(step in said for step in wanted)
+
+
+def _next_step_given(p: _Parsed) -> pd.Series:
+    import pandas as pd
+
+    rows = zip(p.is_email, p.df["next_steps"], p.df["locale"], p.said, strict=True)
+    return pd.Series([_steps_stated(*row) for row in rows], index=p.df.index, dtype=bool)
 
 
 def _per_row(p: _Parsed, check: Callable[..., bool], *columns: str) -> pd.Series:
@@ -277,11 +417,22 @@ def _orders_named(email: bool, ids: object, text: object, subject: object) -> bo
     return not email or all(_names(subject, n) for n in numbers)
 
 
+@functools.lru_cache(maxsize=65536)
+def _title_forms(title: str) -> tuple[str, ...]:
+    """A title as the email shows it, then as an SMS may show it: in full, short or tiny."""
+    shown = clean_title(title)
+    tiny = sms_title(title, SMS_TINY_TITLE_LIMIT)
+    return shown, sms_plain(shown), sms_plain(sms_title(title)), sms_plain(tiny)
+
+
 def _titles_named(email: bool, titles: object, text: object) -> bool:
-    if not email:
-        return True
-    wanted = [clean_title(t) for t in _split(titles, " | ")]
-    return bool(wanted) and isinstance(text, str) and all(t in text for t in wanted)
+    """Every title as displayed; an SMS may carry a shortened form instead."""
+    wanted = [_title_forms(t) for t in _split(titles, " | ")]
+    if not wanted or not isinstance(text, str):
+        return False
+    if email:
+        return all(forms[0] in text for forms in wanted)
+    return all(any(form in text for form in forms[1:]) for forms in wanted)
 
 
 def _order_numbers_in_text(p: _Parsed) -> pd.Series:
@@ -297,6 +448,52 @@ def _channels_agree(p: _Parsed) -> pd.Series:
     key = parts[0].str.cat(parts[1:], sep="|")
     variants = key.groupby(p.df["notice_id"]).transform("nunique")
     return variants.eq(1).fillna(False).astype(bool)
+
+
+_STATED_COLUMNS = (
+    "locale",
+    "timezone",
+    "eta_earliest",
+    "eta_latest",
+    "next_update_by",
+    "cause",
+    "cause_evidence",
+)
+
+
+def _optional(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _states(said: str, values: tuple[object, ...]) -> bool:
+    locale, zone, earliest, latest, update, cause, evidence = values
+    try:
+        dates, causes = stated_in_message(
+            locale=str(locale),
+            timezone=str(zone),
+            eta_earliest=_optional(earliest),
+            eta_latest=_optional(latest),
+            next_update_by=_optional(update),
+            cause=str(cause),
+            cause_evidence=_optional(evidence),
+            templates_dir=TEMPLATES_DIR,
+        )
+    except (RenderError, ValueError, TypeError):
+        return False
+    days_stated = all(any(form in said for form in day) for day in dates)
+    return days_stated and any(cause in said for cause in causes)
+
+
+def _eta_and_cause_in_text(p: _Parsed) -> pd.Series:
+    """Judged only where the ETA or update and the cause are usable (else another rule's)."""
+    import pandas as pd
+
+    judged = _eta_or_next_update(p) & _text(p.df["cause"]).isin(KNOWN_CAUSES | {UNKNOWN})
+    values = zip(*(p.df[c] for c in _STATED_COLUMNS), strict=True)
+    rows = zip(judged, p.said, values, strict=True)
+    return pd.Series(
+        [not ok or _states(said, vals) for ok, said, vals in rows], index=p.df.index, dtype=bool
+    )
 
 
 @functools.lru_cache(maxsize=4)
@@ -321,16 +518,39 @@ def _readable(subject: str, body: str, page: str) -> str:
     return " ".join(" ".join((subject, body, words)).split()).lower()
 
 
-def _vague(phrases: tuple[str, ...], titles: object, subject: str, body: str, page: str) -> bool:
-    """Whether a banned phrase is there once the item titles (free shop text) are taken out.
+def _data_values(name: object, titles: object) -> list[str]:
+    """The customer's name and the item titles in every form a message may print them.
+
+    They are shop data, printed literally: a product called "A Few Days in Paris" or a
+    customer named "{{7*7}}" is neither vague wording nor a template left unrendered.
+    """
+    shown = [clean_name(name)] if isinstance(name, str) else []
+    for title in _split(titles, " | "):
+        shown += _title_forms(title)
+    forms = {form for value in shown if value for form in (value, sms_plain(value))}
+    forms |= {html.escape(form, quote=False) for form in forms}
+    return sorted(forms, key=len, reverse=True)
+
+
+def _without(text: str, values: Sequence[str]) -> str:
+    for value in values:
+        if value in text:
+            text = text.replace(value, " ")
+    return text
+
+
+def _vague(
+    phrases: tuple[str, ...], name: object, titles: object, subject: str, body: str, page: str
+) -> bool:
+    """Whether a banned phrase is there once the name and item titles are taken out.
 
     Plain substring search: a regex alternation of ~60 phrases is 30x slower on 100k rows.
     """
     text = _readable(subject, body, page)
     if not any(phrase in text for phrase in phrases):
         return False
-    for title in _split(titles, " | "):
-        text = text.replace(clean_title(title).lower(), " ")
+    for value in sorted({v.lower() for v in _data_values(name, titles)}, key=len, reverse=True):
+        text = text.replace(value, " ")
     return any(phrase in text for phrase in phrases)
 
 
@@ -338,15 +558,21 @@ def _no_vague_phrasing(p: _Parsed) -> pd.Series:
     import pandas as pd
 
     phrases = banned_phrases()
-    rows = zip(p.df["item_titles"], p.subject, p.body, p.page, strict=True)
+    rows = zip(p.df["customer_name"], p.df["item_titles"], p.subject, p.body, p.page, strict=True)
     return pd.Series([not _vague(phrases, *row) for row in rows], index=p.df.index, dtype=bool)
 
 
 def _no_template_syntax(p: _Parsed) -> pd.Series:
     import pandas as pd
 
-    rows = zip(p.subject, p.body, p.page, strict=True)
-    found = [any(_template_syntax(part) for part in row) for row in rows]
+    found = []
+    rows = zip(p.df["customer_name"], p.df["item_titles"], p.subject, p.body, p.page, strict=True)
+    for name, titles, *parts in rows:
+        if not any(_template_syntax(part) for part in parts):  # the common case
+            found.append(False)
+            continue
+        data = _data_values(name, titles)
+        found.append(any(_template_syntax(_without(part, data)) for part in parts))
     return ~pd.Series(found, index=p.df.index, dtype=bool)
 
 
@@ -419,9 +645,11 @@ _ROW_CHECKS: dict[str, Callable[[_Parsed], pd.Series]] = {
     "eta_window_within_limit": _eta_window_within_limit,
     "next_update_upcoming": _next_update_upcoming,
     "cause_known": _cause_known,
+    "next_step_given": _next_step_given,
     "order_numbers_in_text": _order_numbers_in_text,
     "item_titles_in_text": _item_titles_in_text,
     "channels_agree": _channels_agree,
+    "eta_and_cause_in_text": _eta_and_cause_in_text,
     "no_vague_phrasing": _no_vague_phrasing,
     "no_template_syntax": _no_template_syntax,
     "recipient_is_customer": _recipient_is_customer,
@@ -595,9 +823,11 @@ class _BatchMetrics:
     notices: int
     open_shipments: int
     open_share: float
+    history_runs: int
     history_median: float | None
     history_limit: float | None
     quarantined: int
+    refused_before_gate: int
     quarantine_share: float
     quarantine_checked: bool
 
@@ -610,37 +840,54 @@ def _batch_metrics(
     open_shipments: int,
     history: Sequence[int],
     quarantined: int,
-    min_quarantined: int,
+    limits: Mapping[str, float],
 ) -> _BatchMetrics:
     notices = int(staged["notice_id"].nunique()) if len(staged) else 0
     share = notices / open_shipments if open_shipments > 0 else (math.inf if notices else 0.0)
     median = float(statistics.median(history)) if history else None
-    limit = HISTORY_FACTOR * median + HISTORY_SLACK if median is not None else None
+    limit = (
+        limits["history_factor"] * median + limits["history_slack"] if median is not None else None
+    )
+    refused = int(limits["refused_before_gate"])
+    rows = len(staged) + refused
     return _BatchMetrics(
         notices=notices,
         open_shipments=open_shipments,
         open_share=share,
+        history_runs=len(history),
         history_median=median,
         history_limit=limit,
-        quarantined=quarantined,
-        quarantine_share=quarantined / len(staged) if len(staged) else 0.0,
-        quarantine_checked=quarantined >= min_quarantined,
+        quarantined=quarantined + refused,
+        refused_before_gate=refused,
+        quarantine_share=(quarantined + refused) / rows if rows else 0.0,
+        quarantine_checked=quarantined + refused >= limits["min_quarantined_to_halt"],
     )
 
 
 def _recipient_frame(staged: pd.DataFrame) -> pd.DataFrame:
+    """Per row: the normalised recipient and how many customers it receives messages for."""
     import pandas as pd
 
     channel = _text(staged["channel"])
     recipient = _text(staged["recipient"]).str.strip()
     key = recipient.where(channel.ne("email"), recipient.str.lower())
-    return pd.DataFrame(
-        {"row_id": _text(staged["row_id"]), "channel": channel, "recipient_key": key}
+    frame = pd.DataFrame(
+        {
+            "row_id": _text(staged["row_id"]),
+            "channel": channel,
+            "recipient_key": key,
+            "customer_id": _text(staged["customer_id"]),
+        }
     )
+    customers = frame.groupby(["channel", "recipient_key"])["customer_id"].transform("nunique")
+    return frame.assign(customers_at_recipient=customers.astype(int))
 
 
 def _batch_runs(
-    staged: pd.DataFrame, metrics: _BatchMetrics, limits: Mapping[str, float], feeds: pd.DataFrame
+    recipients: pd.DataFrame,
+    metrics: _BatchMetrics,
+    limits: Mapping[str, float],
+    feeds: pd.DataFrame,
 ) -> list[_SuiteRun]:
     import pandas as pd
 
@@ -682,18 +929,26 @@ def _batch_runs(
             "feeds_fresh", between, "age_hours", max_value=limits["freshness_limit_hours"]
         ),
     ]
-    unique = [
+    recipient_rules = [
         _expectation(
             "recipient_unique_per_channel",
             "ExpectCompoundColumnsToBeUnique",
-            column_list=["channel", "recipient_key"],
-        )
+            column_list=["channel", "recipient_key", "customer_id"],
+        ),
+        _expectation(
+            "recipient_customers_within_limit",
+            between,
+            "customers_at_recipient",
+            max_value=limits["max_customers_per_recipient"],
+        ),
     ]
-    return [
+    runs = [
         _SuiteRun("oasis_batch_volume", numbers, volume, None),
         _SuiteRun("oasis_batch_feeds", feeds, freshness, "carrier"),
-        _SuiteRun("oasis_batch_recipients", _recipient_frame(staged), unique, "row_id"),
     ]
+    if len(recipients):
+        runs.append(_SuiteRun("oasis_batch_recipients", recipients, recipient_rules, "row_id"))
+    return runs
 
 
 def _feeds_frame(feed_age_hours: Mapping[str, float]) -> pd.DataFrame:
@@ -721,17 +976,28 @@ _REASONS: dict[str, Callable[[_Outcome, _BatchMetrics, Mapping[str, float]], str
         f"(share {m.open_share:.2f} > {lim['max_open_share']:g})"
     ),
     "volume_within_history": lambda o, m, lim: (
-        f"{m.notices} notices > {m.history_limit:g} "
-        f"({HISTORY_FACTOR:g} x same-hour median {m.history_median:g} + {HISTORY_SLACK})"
+        f"{m.notices} notices > {m.history_limit:g} ({lim['history_factor']:g} x same-hour "
+        f"median {m.history_median:g} of {m.history_runs} earlier runs + "
+        f"{lim['history_slack']:g})"
     ),
     "quarantine_share_within_limit": lambda o, m, lim: (
-        f"{m.quarantined} rows quarantined, share {m.quarantine_share:.2f} > "
-        f"{lim['max_quarantine_share']:g}"
+        f"{m.quarantined} rows quarantined ({m.refused_before_gate} at render), share "
+        f"{m.quarantine_share:.2f} > {lim['max_quarantine_share']:g}"
     ),
     "recipient_unique_per_channel": lambda o, m, lim: (
-        f"{len(o.unexpected)} rows share a recipient on one channel"
+        f"{len(o.unexpected)} rows send one customer two messages on one channel"
+    ),
+    "recipient_customers_within_limit": lambda o, m, lim: (
+        f"{len(o.unexpected)} rows go to an address or number shared by more than "
+        f"{lim['max_customers_per_recipient']:g} customers"
     ),
 }
+_ROW_LEVEL_BATCH_RULES = ("recipient_unique_per_channel", "recipient_customers_within_limit")
+# Rules whose failing rows are quarantined without halting the batch: an address shared by
+# a few more customers than allowed is a data fact about those rows (a family, an office),
+# and the rows are not sent either way; a placeholder address on thousands of accounts
+# halts through the quarantined share.
+_ROWS_ONLY = frozenset({"recipient_customers_within_limit"})
 
 
 def _batch_reason(outcome: _Outcome, metrics: _BatchMetrics, limits: Mapping[str, float]) -> str:
@@ -747,50 +1013,63 @@ def check_batch(
     open_shipments: int,
     history_same_hour: list[int],
     max_notices: int,
-    max_quarantine_share: float = 0.2,
+    max_quarantine_share: float = MAX_QUARANTINE_SHARE,
     feed_age_hours: dict[str, float],
     freshness_limit_hours: float,
     max_open_share: float = MAX_OPEN_SHARE,
     min_quarantined_to_halt: int = MIN_QUARANTINED_TO_HALT,
+    history_factor: float = HISTORY_FACTOR,
+    history_slack: float = HISTORY_SLACK,
+    max_customers_per_recipient: int = MAX_CUSTOMERS_PER_RECIPIENT,
+    refused_before_gate: int = 0,
     row_report: GateReport | None = None,
 ) -> GateReport:
     """Validate the batch as a whole; any failure halts it for an operator's decision.
 
     ``row_report`` is this batch's ``check_rows`` result (run here when not given; pass it
-    to avoid validating the rows twice): the quarantined share is the share of rows it
-    failed. Two breakers are not evaluated when they cannot mean anything, and the summary
-    says so: the history breaker without same-hour history, and the quarantine-share breaker
-    below ``min_quarantined_to_halt`` quarantined rows (one bad row of three is a row problem
-    that quarantine already handles, not a systemic fault).
+    to avoid validating the rows twice). The quarantined share counts the rows it failed
+    plus ``refused_before_gate`` (rows the renderer could not make, which never reach the
+    gate): a template broken for everyone halts the batch. Two breakers are not evaluated
+    when they cannot mean anything, and the summary says so: the history breaker without
+    same-hour history, and the quarantine-share breaker below ``min_quarantined_to_halt``
+    quarantined rows (one bad row of three is a row problem that quarantine already
+    handles, not a systemic fault). The recipient rules name their rows, which are
+    quarantined; an address shared by more customers than allowed does not halt the batch
+    by itself, its rows count towards the quarantined share.
     """
     started = time.perf_counter()
     missing = [
-        c for c in ("row_id", "notice_id", "channel", "recipient") if c not in staged.columns
+        c
+        for c in ("row_id", "notice_id", "customer_id", "channel", "recipient")
+        if c not in staged.columns
     ]
     if missing:
         raise ValueError(f"staged frame lacks columns: {', '.join(missing)}")
     rows = row_report if row_report is not None else check_rows(staged)
-    metrics = _batch_metrics(
-        staged,
-        open_shipments,
-        history_same_hour,
-        len(rows.row_failures),
-        min_quarantined_to_halt,
-    )
     limits = {
         "max_notices": float(max_notices),
         "max_open_share": float(max_open_share),
         "max_quarantine_share": float(max_quarantine_share),
+        "min_quarantined_to_halt": float(min_quarantined_to_halt),
         "freshness_limit_hours": float(freshness_limit_hours),
+        "history_factor": float(history_factor),
+        "history_slack": float(history_slack),
+        "max_customers_per_recipient": float(max_customers_per_recipient),
+        "refused_before_gate": float(refused_before_gate),
     }
-    outcomes = _validate(_batch_runs(staged, metrics, limits, _feeds_frame(feed_age_hours)))
+    recipients = _recipient_frame(staged)
+    shared = recipients["customers_at_recipient"] > max_customers_per_recipient
+    quarantined = set(rows.row_failures) | set(recipients.loc[shared, "row_id"])
+    metrics = _batch_metrics(staged, open_shipments, history_same_hour, len(quarantined), limits)
+    feeds = _feeds_frame(feed_age_hours)
+    outcomes = _validate(_batch_runs(recipients, metrics, limits, feeds))
     failed = [o for o in outcomes if not o.success]
-    duplicates = next((o for o in failed if o.rule == "recipient_unique_per_channel"), None)
-    row_failures = {
-        row_id: ["recipient_unique_per_channel"]
-        for row_id in (duplicates.unexpected if duplicates else ())
-    }
-    reasons = [_batch_reason(o, metrics, limits) for o in failed]
+    row_failures: dict[str, list[str]] = {}
+    for outcome in failed:
+        if outcome.rule in _ROW_LEVEL_BATCH_RULES:
+            for row_id in outcome.unexpected:
+                row_failures.setdefault(row_id, []).append(outcome.rule)
+    reasons = [_batch_reason(o, metrics, limits) for o in failed if o.rule not in _ROWS_ONLY]
     summary = {
         "suite": "oasis_batch",
         **metrics.as_dict(),
@@ -800,7 +1079,7 @@ def check_batch(
         "seconds_total": round(time.perf_counter() - started, 3),
     }
     return GateReport(
-        passed=not reasons,
+        passed=not reasons and not row_failures,
         row_failures=row_failures,
         batch_failures=reasons,
         halted=bool(reasons),
@@ -811,24 +1090,43 @@ def check_batch(
 # --------------------------------------------------------------------------- report
 
 
+def _summary_html(summary: Mapping[str, Any]) -> list[str]:
+    esc = html.escape
+    parts = ["<dl>"]
+    for key, value in summary.items():
+        parts.append(f"<dt>{esc(str(key))}</dt>")
+        if isinstance(value, Mapping):
+            parts += ["<dd>", *_summary_html(value), "</dd>"]
+        else:
+            parts.append(f"<dd>{esc(str(value))}</dd>")
+    parts.append("</dl>")
+    return parts
+
+
 def _report_html(report: GateReport) -> str:
     esc = html.escape
-    verdict = "HALTED" if report.halted else ("PASSED" if report.passed else "ROWS QUARANTINED")
     by_rule: dict[str, list[str]] = {}
     for row_id, rules in sorted(report.row_failures.items()):
         for rule in rules:
             by_rule.setdefault(rule, []).append(row_id)
     parts = [
         "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8"><title>Oasis gate report</title></head><body>',
-        f"<h1>Gate report: {esc(verdict)}</h1>",
+        '<html lang="en"><head><meta charset="utf-8"><title>Oasis gate report</title>',
+        "<style>body{font-family:sans-serif;max-width:60em;margin:1em auto;color:#1f2937}"
+        "code{word-break:break-all}dd{margin-left:1.5em}</style></head><body>",
+        f"<h1>Gate report: {esc(report.verdict)}</h1>",
     ]
+    if report.halted:
+        parts.append(
+            "<p>The batch is halted: nothing in it is sent. Every row that passed is blocked "
+            "until an operator approves the batch or it is discarded.</p>"
+        )
     if report.batch_failures:
         parts.append("<h2>Batch failures</h2><ul>")
         parts += [f"<li>{esc(reason)}</li>" for reason in report.batch_failures]
         parts.append("</ul>")
     if by_rule:
-        parts.append("<h2>Rows that failed</h2>")
+        parts.append("<h2>Rows that failed (quarantined)</h2>")
         for rule, row_ids in sorted(by_rule.items(), key=lambda item: (-len(item[1]), item[0])):
             shown = ", ".join(esc(r) for r in row_ids[:REPORT_ROW_LIMIT])
             more = (
@@ -840,8 +1138,7 @@ def _report_html(report: GateReport) -> str:
                 f"<h3>{esc(rule)} ({len(row_ids)})</h3>"
                 f"<p>{esc(_DESCRIPTIONS.get(rule, ''))}</p><p><code>{shown}</code>{esc(more)}</p>"
             )
-    parts.append("<h2>Summary</h2><dl>")
-    for key, value in report.summary.items():
-        parts.append(f"<dt>{esc(str(key))}</dt><dd>{esc(str(value))}</dd>")
-    parts.append("</dl></body></html>")
+    parts.append("<h2>Summary</h2>")
+    parts += _summary_html(report.summary)
+    parts.append("</body></html>")
     return "\n".join(parts)

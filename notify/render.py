@@ -27,17 +27,18 @@ import functools
 import hashlib
 import json
 import math
+import os
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_skeleton, format_time
+from babel.dates import format_date, format_skeleton, format_time, get_timezone_name
 from babel.lists import format_list
 from babel.numbers import format_decimal, format_percent
 from jinja2 import (
@@ -77,10 +78,13 @@ _GSM_BASIC = frozenset(
     "\u00bfabcdefghijklmnopqrstuvwxyz\u00e4\u00f6\u00f1\u00fc\u00e0"
 )
 _GSM_EXTENDED = frozenset("\f^{}\\[~]|€")
-# Typography that has a GSM-7 equivalent; applied to SMS text only (Twilio calls this
-# "smart encoding"): one curly quote would otherwise halve the room of the whole message.
+# Typography, and accented letters GSM-7 lacks, replaced by their nearest GSM-7 character;
+# applied to SMS text only (Twilio calls this "smart encoding"): one curly quote or one
+# Spanish "á" would otherwise switch the whole message to UCS-2 and halve its room.
+# The GSM-7 letters (é, ñ, ü, ö, ä, à, è, ì, ò, ù, ß, ...) stay as they are.
 _SMS_PLAIN = str.maketrans(
     {
+        **dict(zip("áíóúâêîôûãõçëïÁÍÓÚÂÊÎÔÛÃÕËÏ", "aiouaeiouaoceiAIOUAEIOUAOEI", strict=True)),
         "\u00a0": " ",
         "\u202f": " ",
         "\u2009": " ",
@@ -92,13 +96,26 @@ _SMS_PLAIN = str.maketrans(
         "\u2014": "-",
         "\u2026": "...",
         "\u00d7": "x",
+        "\u00ab": '"',
+        "\u00bb": '"',
+        "\u201e": '"',
+        "\u201a": "'",
+        "\u2039": "'",
+        "\u203a": "'",
     }
 )
+_SMS_PLAIN_PAIRS = tuple((chr(code), str(plain)) for code, plain in _SMS_PLAIN.items())
 _URL_RE = re.compile(r"https?://[^\s<>\"'`{}|\\^]+\Z")
 _ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/#-]*\Z")
 _KIND_RE = re.compile(r"[a-z][a-z_]*\Z")  # names templates and a wording section
 _PLACEHOLDER_RE = re.compile(r"\{([a-z_]+)\}")
-_ISOLATED = frozenset({"name", "title"})  # placeholders holding free text typed by people
+# Placeholders holding free text typed by people (shop data, carrier scan locations).
+_ISOLATED = frozenset({"name", "title", "place"})
+SMS_TITLE_LIMIT = 24  # an item title in an SMS that cannot fit the full titles
+SMS_TINY_TITLE_LIMIT = 14  # the last resort before an SMS is refused for its length
+_SMS_DROPPED = frozenset({"So", "Sk", "Cf", "Mn"})  # symbols, emoji modifiers and joiners
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_CLOCK_RE = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]\Z")
 
 
 class RenderError(ValueError):
@@ -169,6 +186,36 @@ def clean_title(title: str) -> str:
 def clean_name(name: str) -> str:
     """A customer's first name as the customer sees it."""
     return clean_text(name, NAME_LIMIT)
+
+
+def sms_title(title: str, limit: int = SMS_TITLE_LIMIT) -> str:
+    """An item title in its short SMS form (used when the full titles do not fit).
+
+    Symbols such as emoji are left out first (one of them would switch the whole SMS to
+    UCS-2 and halve its room), unless nothing else is left; then the title is cut, at a
+    word boundary when there is one in its second half.
+    """
+    plain = "".join(c for c in title if unicodedata.category(c) not in _SMS_DROPPED)
+    full = clean_title(plain) or clean_title(title)
+    if len(full) <= limit:
+        return full
+    head = full[: limit - 1]
+    space = head.rfind(" ")
+    if not full[len(head)].isspace() and space >= limit // 2:
+        head = head[:space]  # the cut fell inside a word: end at the word before
+    return clean_text(head.rstrip(" ,;:-") + _ELLIPSIS, limit)
+
+
+def sms_plain(text: str) -> str:
+    """Text with the typography SMS replaces by GSM-7 equivalents already replaced.
+
+    Chained ``str.replace`` of the few characters present: ``str.translate`` with a table is
+    ~20x slower on the long, mostly ASCII texts the gate compares.
+    """
+    for char, plain in _SMS_PLAIN_PAIRS:
+        if char in text:
+            text = text.replace(char, plain)
+    return text
 
 
 # --------------------------------------------------------------------------- SMS counting
@@ -288,6 +335,39 @@ class _Eta:
 
 
 @dataclass(frozen=True)
+class _Hours:
+    days: tuple[int, ...]  # 0 = Monday
+    opens: time
+    closes: time
+
+
+@dataclass(frozen=True)
+class _Contact:
+    route: str  # how to reach a person: address, phone number
+    hours: tuple[_Hours, ...]
+    zone: ZoneInfo  # the zone the hours are given in
+
+
+@dataclass(frozen=True)
+class _Evidence:
+    """What the carrier did, for a delay whose cause it did not state."""
+
+    kind: str  # the delay episode's kind (exception, late_eta, stalled, ...)
+    carrier_title: str
+    at: datetime | None  # the carrier's event (or last scan), in the customer's zone
+    place: str | None
+
+
+@dataclass(frozen=True)
+class _Previous:
+    """The last notice we sent about these parcels (this one is a second delay)."""
+
+    sent_on: date
+    eta: _Eta | None
+    next_update_by: datetime | None
+
+
+@dataclass(frozen=True)
 class _Notice:
     kind: str
     locale: Locale
@@ -298,8 +378,10 @@ class _Notice:
     eta: _Eta | None
     next_update_by: datetime | None
     cause: str
+    cause_evidence: _Evidence | None
     next_steps: tuple[str, ...]
-    contact: str
+    contact: _Contact
+    previous: _Previous | None
 
 
 def _read_item(raw: Any, path: str) -> _Item:
@@ -329,31 +411,32 @@ def _read_order(raw: Any, path: str) -> _Order:
     )
 
 
-def _read_eta(raw: Any) -> _Eta | None:
+def _read_eta(raw: Any, path: str = "['eta']") -> _Eta | None:
     if raw is None:
         return None
     eta = _Eta(
-        earliest=_date(raw, "earliest", "['eta']"),
-        latest=_date(raw, "latest", "['eta']"),
-        most_likely=_date(raw, "most_likely", "['eta']"),
-        confidence=_confidence(raw),
+        earliest=_date(raw, "earliest", path),
+        latest=_date(raw, "latest", path),
+        most_likely=_date(raw, "most_likely", path),
+        confidence=_confidence(raw, path),
     )
     in_range = eta.confidence is None or 0.0 <= eta.confidence <= 1.0
     if not eta.earliest <= eta.most_likely <= eta.latest or not in_range:
         raise RenderError(
-            "facts['eta'] needs earliest <= most_likely <= latest, 0 <= confidence <= 1"
+            f"facts{path} needs earliest <= most_likely <= latest, 0 <= confidence <= 1"
         )
     return eta
 
 
-def _confidence(raw: Any) -> float | None:
+def _confidence(raw: Any, path: str) -> float | None:
     """The key must be there; ``None`` is the composer saying it has no measured confidence."""
-    if _get(raw, "confidence", "['eta']") is None:
+    if _get(raw, "confidence", path) is None:
         return None
-    return _number(raw, "confidence", "['eta']")
+    return _number(raw, "confidence", path)
 
 
-def _read_next_update(raw: Any, zone: ZoneInfo) -> datetime | None:
+def _moment(raw: Any, zone: ZoneInfo, path: str) -> datetime | None:
+    """An ISO 8601 time with an offset (or None), shown in ``zone``."""
     if raw is None:
         return None
     try:
@@ -361,20 +444,95 @@ def _read_next_update(raw: Any, zone: ZoneInfo) -> datetime | None:
     except ValueError:
         moment = None
     if moment is None or moment.tzinfo is None:
-        raise RenderError("facts['next_update_by'] must be an ISO 8601 time with an offset")
+        raise RenderError(f"facts{path} must be an ISO 8601 time with an offset")
     return moment.astimezone(zone)
+
+
+def _zone(raw: Any, path: str) -> ZoneInfo:
+    if not isinstance(raw, str) or not raw:
+        raise RenderError(f"facts{path} must be an IANA time zone (it is missing)")
+    try:
+        return ZoneInfo(raw)
+    except (ValueError, ZoneInfoNotFoundError) as exc:
+        raise RenderError(f"facts{path} is not an IANA time zone") from exc
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_locale(tag: str) -> Locale:
+    return Locale.parse(tag, sep="-")
 
 
 def _read_locale(facts: Mapping[str, Any]) -> tuple[Locale, ZoneInfo]:
     try:
-        locale = Locale.parse(_str(facts, "locale", ""), sep="-")
+        locale = _parse_locale(_str(facts, "locale", ""))
     except (ValueError, UnknownLocaleError) as exc:
         raise RenderError("facts['locale'] is not a BCP 47 locale Babel knows") from exc
-    try:
-        zone = ZoneInfo(_str(facts, "timezone", ""))
-    except (ValueError, ZoneInfoNotFoundError) as exc:
-        raise RenderError("facts['timezone'] is not an IANA time zone") from exc
-    return locale, zone
+    return locale, _zone(_get(facts, "timezone", ""), "['timezone']")
+
+
+def _clock(raw: Any, key: str, path: str) -> time:
+    value = _str(raw, key, path)
+    if not _CLOCK_RE.match(value):
+        raise RenderError(f"facts{path}[{key!r}] must be a time HH:MM")
+    return time.fromisoformat(value)
+
+
+def _read_hours(raw: Any, path: str) -> _Hours:
+    days = _list(raw, "days", path)
+    if not all(isinstance(d, str) and d in _WEEKDAYS for d in days):
+        raise RenderError(f"facts{path}['days'] must list weekdays as mon, tue, ... sun")
+    opens, closes = _clock(raw, "opens", path), _clock(raw, "closes", path)
+    if opens >= closes:
+        raise RenderError(f"facts{path} must open before it closes")
+    return _Hours(
+        days=tuple(sorted({_WEEKDAYS.index(d) for d in days})), opens=opens, closes=closes
+    )
+
+
+def _read_contact(raw: Any) -> _Contact:
+    """How to reach a person, and when: a route without opening hours is incomplete."""
+    path = "['contact']"
+    route = clean_text(_str(raw, "route", path), CONTACT_LIMIT)
+    if not route:
+        raise RenderError(f"facts{path}['route'] is empty")
+    hours = _list(raw, "hours", path)
+    return _Contact(
+        route=route,
+        hours=tuple(_read_hours(h, f"{path}['hours'][{i}]") for i, h in enumerate(hours)),
+        zone=_zone(_get(raw, "timezone", path), f"{path}['timezone']"),
+    )
+
+
+def _read_evidence(raw: Any, zone: ZoneInfo) -> _Evidence | None:
+    if raw is None:
+        return None
+    path = "['cause_evidence']"
+    kind = _str(raw, "kind", path)
+    place = _get(raw, "place", path)
+    if place is not None and not isinstance(place, str):
+        raise RenderError(f"facts{path}['place'] must be a string or null")
+    return _Evidence(
+        kind=kind,
+        carrier_title=clean_text(_str(raw, "carrier_title", path), SHORT_LIMIT),
+        at=_moment(_get(raw, "at", path), zone, f"{path}['at']"),
+        place=(clean_text(place, SHORT_LIMIT) if place else "") or None,
+    )
+
+
+def _read_previous(raw: Any, zone: ZoneInfo) -> _Previous | None:
+    if raw is None:
+        return None
+    path = "['previous_notice']"
+    previous = _Previous(
+        sent_on=_date(raw, "sent_on", path),
+        eta=_read_eta(_get(raw, "eta", path), f"{path}['eta']"),
+        next_update_by=_moment(
+            _get(raw, "next_update_by", path), zone, f"{path}['next_update_by']"
+        ),
+    )
+    if (previous.eta is None) == (previous.next_update_by is None):
+        raise RenderError(f"facts{path} needs exactly one of 'eta' and 'next_update_by'")
+    return previous
 
 
 def _read_facts(facts: Mapping[str, Any]) -> _Notice:
@@ -382,9 +540,12 @@ def _read_facts(facts: Mapping[str, Any]) -> _Notice:
     customer = _get(facts, "customer", "")
     for key in ("email", "phone"):  # part of the contract even though no message prints them
         _get(customer, key, "['customer']")
+    first_name = clean_name(_str(customer, "first_name", "['customer']"))
+    if not first_name:
+        raise RenderError("facts['customer']['first_name'] is empty once cleaned")
     orders = _list(facts, "orders", "")
     eta = _read_eta(_get(facts, "eta", ""))
-    next_update_by = _read_next_update(_get(facts, "next_update_by", ""), zone)
+    next_update_by = _moment(_get(facts, "next_update_by", ""), zone, "['next_update_by']")
     if (eta is None) == (next_update_by is None):
         raise RenderError("facts need exactly one of 'eta' and 'next_update_by'")
     steps = _list(facts, "next_steps", "")
@@ -398,13 +559,15 @@ def _read_facts(facts: Mapping[str, Any]) -> _Notice:
         locale=locale,
         zone=zone,
         brand=clean_text(_str(facts, "brand", ""), SHORT_LIMIT),
-        first_name=clean_name(_str(customer, "first_name", "['customer']")),
+        first_name=first_name,
         orders=tuple(_read_order(o, f"['orders'][{i}]") for i, o in enumerate(orders)),
         eta=eta,
         next_update_by=next_update_by,
         cause=_str(facts, "cause", ""),
+        cause_evidence=_read_evidence(_get(facts, "cause_evidence", ""), zone),
         next_steps=tuple(steps),
-        contact=clean_text(_str(facts, "contact", ""), CONTACT_LIMIT),
+        contact=_read_contact(_get(facts, "contact", "")),
+        previous=_read_previous(_get(facts, "previous_notice", ""), zone),
     )
 
 
@@ -440,28 +603,36 @@ class _Wording:
 
         ``plural`` picks the CLDR plural category of that number when the entry has forms.
         """
-        pattern = self.pattern(section, key, plural)
+        return self._fill_pattern(f"{section}.{key}", self.pattern(section, key, plural), values)
+
+    def _fill_pattern(self, name: str, pattern: str, values: Mapping[str, str]) -> Phrase:
         parts: list[tuple[str, bool]] = []
         position = 0
         for match in _PLACEHOLDER_RE.finditer(pattern):
-            name = match.group(1)
-            if name not in values:
-                raise RenderError(f"wording {section}.{key} uses unknown {{{name}}}")
-            parts += [(pattern[position : match.start()], False), (values[name], name in _ISOLATED)]
+            placeholder = match.group(1)
+            if placeholder not in values:
+                raise RenderError(f"wording {name} uses unknown {{{placeholder}}}")
+            value = values[placeholder]
+            parts += [(pattern[position : match.start()], False), (value, placeholder in _ISOLATED)]
             position = match.end()
-            if values[name].endswith(".") and pattern.startswith(".", position):
-                position += 1  # "12:00 p.m." ends the sentence itself: no second full stop
+            if value.endswith((".", _ELLIPSIS)) and pattern.startswith(".", position):
+                position += 1  # "12:00 p.m." or "Wool so…" ends the sentence itself
         parts.append((pattern[position:], False))
         return Phrase(parts=tuple(p for p in parts if p[0]))
 
-    def keyed(self, section: str, key: str, length: str) -> str:
+    def keyed(self, section: str, key: str, length: str, **values: str) -> str:
+        """The ``long`` or ``short`` form of a keyed entry, placeholders filled."""
         entry = self.section(section).get(key)
         text = entry.get(length) if isinstance(entry, Mapping) else None
         if not isinstance(text, str):
             raise RenderError(f"wording {self.locale.language}:{section}.{key}.{length} is missing")
-        return text
+        return self._fill_pattern(f"{section}.{key}.{length}", text, values).text
+
+    def has(self, section: str, key: str) -> bool:
+        return isinstance(self.data.get(section), Mapping) and key in self.data[section]
 
 
+@functools.lru_cache(maxsize=64)
 def _wording_path(language: str, templates_dir: Path) -> Path:
     return templates_dir / "wording" / f"{language}.json"
 
@@ -481,10 +652,12 @@ def _load_wording(path: Path, mtime_ns: int) -> Mapping[str, Any]:
 
 def _wording(locale: Locale, templates_dir: Path) -> tuple[_Wording, Path]:
     path = _wording_path(locale.language, templates_dir)
-    if not path.is_file():
+    try:
+        mtime = os.stat(path).st_mtime_ns
+    except OSError:
         known = ", ".join(supported_languages(templates_dir))
-        raise RenderError(f"no wording for language {locale.language!r} (have: {known})")
-    return _Wording(data=_load_wording(path, path.stat().st_mtime_ns), locale=locale), path
+        raise RenderError(f"no wording for language {locale.language!r} (have: {known})") from None
+    return _Wording(data=_load_wording(path, mtime), locale=locale), path
 
 
 # --------------------------------------------------------------------------- display values
@@ -499,18 +672,29 @@ def _strip_year(pattern: str) -> str:
 
 
 class _Formatter:
-    """Dates, numbers and lists in the customer's locale and zone."""
+    """Dates, numbers and lists in the customer's locale and zone (dates memoised)."""
 
     def __init__(self, locale: Locale, zone: ZoneInfo) -> None:
         self.locale = locale
         self.zone = zone
         self._long = _strip_year(locale.date_formats["full"].pattern)
+        self._days: dict[tuple[date, bool], str] = {}
+
+    def _remember(self, key: tuple[date, bool], text: str) -> str:
+        if len(self._days) > 4096:
+            self._days.clear()
+        self._days[key] = text
+        return text
 
     def long_date(self, day: date) -> str:
-        return format_date(day, self._long, locale=self.locale)
+        key = (day, True)
+        found = self._days.get(key)
+        return found or self._remember(key, format_date(day, self._long, locale=self.locale))
 
     def short_date(self, day: date) -> str:
-        return format_skeleton("MMMEd", day, locale=self.locale)
+        key = (day, False)
+        found = self._days.get(key)
+        return found or self._remember(key, format_skeleton("MMMEd", day, locale=self.locale))
 
     def moment(self, when: datetime, *, short: bool) -> str:
         day = self.short_date(when.date()) if short else self.long_date(when.date())
@@ -525,6 +709,115 @@ class _Formatter:
 
     def join(self, values: Iterable[str]) -> str:
         return format_list(list(values), locale=self.locale)
+
+    def zone_name(self, zone: ZoneInfo) -> str:
+        return str(get_timezone_name(zone, width="long", locale=self.locale))
+
+    def days(self, days: Sequence[int], w: _Wording) -> str:
+        """Weekdays as short names, three or more consecutive days as a range ("Mon–Fri")."""
+        names = self.locale.days["format"]["abbreviated"]
+        runs: list[list[int]] = []
+        for day in days:
+            if runs and runs[-1][-1] == day - 1:
+                runs[-1].append(day)
+            else:
+                runs.append([day])
+        shown: list[str] = []
+        for run in runs:
+            if len(run) >= 3:
+                shown.append(
+                    w.fill("phrases", "day_range", first=names[run[0]], last=names[run[-1]])
+                )
+            else:
+                shown += [names[day] for day in run]
+        return self.join(shown)
+
+    def hours(self, contact: _Contact, w: _Wording) -> str:
+        """Opening hours in the customer's language, in the zone the team works in."""
+        entries = [
+            w.fill(
+                "phrases",
+                "hours_entry",
+                days=self.days(h.days, w),
+                opens=format_time(h.opens, "short", locale=self.locale),
+                closes=format_time(h.closes, "short", locale=self.locale),
+            )
+            for h in contact.hours
+        ]
+        return w.fill(
+            "phrases", "contact_hours", hours=self.join(entries), zone=self.zone_name(contact.zone)
+        )
+
+
+# Delay kinds whose carrier-side fact can stand in for a cause the carrier did not state,
+# each with whether the sentence needs the time of the carrier's event (or last scan).
+# "FedEx reported a delay in Dallas, TX on Fri, Nov 20, 1:43 AM and has not said why" is
+# a fact the customer can check; "the carrier has not told us the cause" alone is not.
+UNSTATED_CAUSE_KINDS: Mapping[str, bool] = {
+    "exception": True,
+    "failed_attempt": True,
+    "promise_breached": True,
+    "stalled": True,
+    "late_eta": False,
+    "not_picked_up": False,
+}
+UNKNOWN_CAUSE = "unknown"
+
+
+def unstated_cause_key(kind: object, has_time: bool, has_place: bool) -> str | None:
+    """The ``cause_unstated`` wording key for what the carrier did when it gave no reason.
+
+    None when the evidence cannot make an honest, specific sentence (an unknown kind, or a
+    kind that needs the time of the carrier's event without one).
+    """
+    if not isinstance(kind, str) or kind not in UNSTATED_CAUSE_KINDS:
+        return None
+    needs_time = UNSTATED_CAUSE_KINDS[kind]
+    if needs_time and not has_time:
+        return None
+    return f"{kind}_place" if needs_time and has_place else kind
+
+
+def _cause_text(
+    cause: str, evidence: _Evidence | None, w: _Wording, fmt: _Formatter, length: str
+) -> str:
+    """The cause sentence: the carrier's reason, or else what the carrier did and when."""
+    if cause == UNKNOWN_CAUSE and evidence is not None:
+        key = unstated_cause_key(evidence.kind, evidence.at is not None, evidence.place is not None)
+        if key is not None:
+            values = {"carrier": evidence.carrier_title}
+            if evidence.at is not None:
+                values["time"] = fmt.moment(evidence.at, short=length == "short")
+            if evidence.place is not None:
+                values["place"] = evidence.place
+            return w.keyed("cause_unstated", key, length, **values)
+    return w.keyed("causes", cause, length)
+
+
+def _previous_text(previous: _Previous | None, w: _Wording, fmt: _Formatter) -> str:
+    """For a second delay: what our last message said, so the change is plain."""
+    if previous is None:
+        return ""
+    sent = fmt.long_date(previous.sent_on)
+    if previous.eta is None:
+        return w.fill("phrases", "previous_no_eta", sent=sent)
+    eta = previous.eta
+    said = (
+        w.fill("phrases", "previous_on_day", date=fmt.long_date(eta.earliest))
+        if eta.earliest == eta.latest
+        else w.fill(
+            "phrases",
+            "eta_window_inline",
+            earliest=fmt.long_date(eta.earliest),
+            latest=fmt.long_date(eta.latest),
+        )
+    )
+    return w.fill("phrases", "previous_eta", sent=sent, eta=said)
+
+
+@functools.lru_cache(maxsize=256)
+def _formatter(locale: Locale, zone: ZoneInfo) -> _Formatter:
+    return _Formatter(locale, zone)
 
 
 def _eta_values(notice: _Notice, w: _Wording, fmt: _Formatter) -> dict[str, str]:
@@ -584,18 +877,13 @@ def _order_values(order: _Order, w: _Wording, fmt: _Formatter) -> dict[str, Any]
 
 def _display(notice: _Notice, w: _Wording) -> dict[str, Any]:
     """Everything the templates print, as finished strings."""
-    fmt = _Formatter(notice.locale, notice.zone)
+    fmt = _formatter(notice.locale, notice.zone)
     ids = [o.order_id for o in notice.orders]
     n_orders = len(ids)
     ids_text = fmt.join(ids)
     n_items = sum(it.quantity for o in notice.orders for it in o.items)
     eta = _eta_values(notice, w, fmt)
-    cause = w.keyed("causes", notice.cause, "long")
-    greeting = (
-        w.phrase("phrases", "greeting", name=notice.first_name)
-        if notice.first_name
-        else w.phrase("phrases", "greeting_no_name")
-    )
+    cause = _cause_text(notice.cause, notice.cause_evidence, w, fmt, "long")
     if notice.eta is not None:
         subject = w.fill(notice.kind, "subject", n_orders, ids=ids_text, eta=eta["eta_short"])
         preheader = w.fill(notice.kind, "preheader", eta=eta["eta_short"], cause=cause)
@@ -603,14 +891,15 @@ def _display(notice: _Notice, w: _Wording) -> dict[str, Any]:
         update = eta["update_short"]
         subject = w.fill(notice.kind, "subject_no_eta", n_orders, ids=ids_text, update=update)
         preheader = w.fill(notice.kind, "preheader_no_eta", update=update, cause=cause)
+    headline = "headline_again" if notice.previous is not None else "headline"
     return {
         "lang": notice.locale.language,
         "dir": w.data.get("direction", "ltr"),
         "brand": notice.brand,
         "subject": subject,
         "preheader": preheader,
-        "greeting": greeting,
-        "headline": w.fill(notice.kind, "headline", n_orders, ids=ids_text),
+        "greeting": w.phrase("phrases", "greeting", name=notice.first_name),
+        "headline": w.fill(notice.kind, headline, n_orders, ids=ids_text),
         "intro": w.fill(
             notice.kind,
             "intro",
@@ -618,11 +907,13 @@ def _display(notice: _Notice, w: _Wording) -> dict[str, Any]:
             items=w.fill("phrases", "item_count", n_items, count=fmt.number(n_items)),
             orders=w.fill("phrases", "order_ids_ref", n_orders, ids=ids_text),
         ),
+        "previous": _previous_text(notice.previous, w, fmt),
         "labels": w.section("labels"),
         "orders": [_order_values(o, w, fmt) for o in notice.orders],
         "cause": cause,
         "next_steps": [w.keyed("next_steps", key, "long") for key in notice.next_steps],
-        "contact": w.fill("phrases", "contact", contact=notice.contact),
+        "contact": w.fill("phrases", "contact", contact=notice.contact.route),
+        "contact_hours": fmt.hours(notice.contact, w),
         "footer": w.fill("phrases", "footer", brand=notice.brand),
         **eta,
     }
@@ -633,24 +924,49 @@ def _display(notice: _Notice, w: _Wording) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class _SmsLevel:
-    greeting: bool
-    items: bool
-    long_cause: bool
-    next_steps: bool
-    promised: bool
+    greeting: bool = True
+    full_titles: bool = True
+    tiny_titles: bool = False
+    long_cause: bool = True
+    next_steps: bool = True
+    promised: bool = True  # the promised date and, for a second delay, our last message's date
+    help: bool = True
 
 
-# Dropped in this order until the message fits in two segments: the item list, the long cause
-# (for its short form), the greeting, the next steps, and last the promised date (the customer
-# knows it; the email states it). The brand, order numbers, new date or update time, cause,
-# links and contact always stay, and nothing is ever cut mid-word.
+# Shortened in this order until the message fits in two segments: full item titles become
+# short ones (SMS_TITLE_LIMIT, symbols left out), the long cause its short form, then the
+# greeting goes, the next steps, the promised date and the date of our last message (the
+# customer knows them; the email states them), the contact line (the email has it, and a
+# HELP reply gives it), and last the titles shrink to SMS_TINY_TITLE_LIMIT. The brand, order
+# numbers, the delayed items, the new date or update time, the cause and the links always
+# stay, and nothing is cut mid-word. What still does not fit is returned with its true
+# segment count and the gate refuses it.
 SMS_LEVELS = (
-    _SmsLevel(greeting=True, items=True, long_cause=True, next_steps=True, promised=True),
-    _SmsLevel(greeting=True, items=False, long_cause=True, next_steps=True, promised=True),
-    _SmsLevel(greeting=True, items=False, long_cause=False, next_steps=True, promised=True),
-    _SmsLevel(greeting=False, items=False, long_cause=False, next_steps=True, promised=True),
-    _SmsLevel(greeting=False, items=False, long_cause=False, next_steps=False, promised=True),
-    _SmsLevel(greeting=False, items=False, long_cause=False, next_steps=False, promised=False),
+    _SmsLevel(),
+    _SmsLevel(full_titles=False),
+    _SmsLevel(full_titles=False, long_cause=False),
+    _SmsLevel(full_titles=False, long_cause=False, greeting=False),
+    _SmsLevel(full_titles=False, long_cause=False, greeting=False, next_steps=False),
+    _SmsLevel(
+        full_titles=False, long_cause=False, greeting=False, next_steps=False, promised=False
+    ),
+    _SmsLevel(
+        full_titles=False,
+        long_cause=False,
+        greeting=False,
+        next_steps=False,
+        promised=False,
+        help=False,
+    ),
+    _SmsLevel(
+        full_titles=False,
+        tiny_titles=True,
+        long_cause=False,
+        greeting=False,
+        next_steps=False,
+        promised=False,
+        help=False,
+    ),
 )
 
 
@@ -670,21 +986,34 @@ def _sms_eta(notice: _Notice, w: _Wording, fmt: _Formatter) -> str:
     return w.fill(kind, "sms_eta", eta=window)
 
 
-def _sms_parts(notice: _Notice, w: _Wording) -> dict[str, str]:
-    """Every part an SMS may contain, formatted once; the levels choose among them."""
-    fmt = _Formatter(notice.locale, notice.zone)
-    kind = notice.kind
-    items = fmt.join(
-        w.fill("phrases", "item_line_sms", quantity=fmt.number(it.quantity), title=it.title)
+def _sms_items(notice: _Notice, w: _Wording, fmt: _Formatter, limit: int | None) -> str:
+    return fmt.join(
+        w.fill(
+            "phrases",
+            "item_line_sms",
+            quantity=fmt.number(it.quantity),
+            title=sms_title(it.title, limit) if limit else it.title,
+        )
         for o in notice.orders
         for it in o.items
     )
+
+
+def _sms_parts(notice: _Notice, w: _Wording) -> dict[str, str]:
+    """Every part an SMS may contain, formatted once; the levels choose among them."""
+    fmt = _formatter(notice.locale, notice.zone)
+    kind = notice.kind
     promised = fmt.short_date(min(o.promised_by for o in notice.orders))
+    evidence = notice.cause_evidence
+    previous = (
+        w.fill(kind, "sms_previous", sent=fmt.short_date(notice.previous.sent_on))
+        if notice.previous is not None
+        else ""
+    )
     return {
         "brand": notice.brand,
-        "greeting": (
-            w.fill(kind, "sms_greeting", name=notice.first_name) if notice.first_name else ""
-        ),
+        "greeting": w.fill(kind, "sms_greeting", name=notice.first_name),
+        "previous": previous,
         "headline": w.fill(
             kind,
             "sms_headline",
@@ -693,12 +1022,20 @@ def _sms_parts(notice: _Notice, w: _Wording) -> dict[str, str]:
         ),
         "eta": _sms_eta(notice, w, fmt),
         "promised": w.fill(kind, "sms_promised", promised=promised),
-        "items": w.fill(kind, "sms_items", items=items),
-        "cause_long": w.fill(kind, "sms_cause", cause=w.keyed("causes", notice.cause, "long")),
-        "cause_short": w.fill(kind, "sms_cause", cause=w.keyed("causes", notice.cause, "short")),
+        "items_full": w.fill(kind, "sms_items", items=_sms_items(notice, w, fmt, None)),
+        "items_short": w.fill(kind, "sms_items", items=_sms_items(notice, w, fmt, SMS_TITLE_LIMIT)),
+        "items_tiny": w.fill(
+            kind, "sms_items", items=_sms_items(notice, w, fmt, SMS_TINY_TITLE_LIMIT)
+        ),
+        "cause_long": w.fill(
+            kind, "sms_cause", cause=_cause_text(notice.cause, evidence, w, fmt, "long")
+        ),
+        "cause_short": w.fill(
+            kind, "sms_cause", cause=_cause_text(notice.cause, evidence, w, fmt, "short")
+        ),
         "next_steps": " ".join(w.keyed("next_steps", key, "short") for key in notice.next_steps),
         "track": w.fill(kind, "sms_track", urls=" ".join(o.tracking_url for o in notice.orders)),
-        "help": w.fill(kind, "sms_help", contact=notice.contact),
+        "help": w.fill(kind, "sms_help", contact=notice.contact.route),
     }
 
 
@@ -706,14 +1043,21 @@ def _sms_context(parts: Mapping[str, str], level: _SmsLevel) -> dict[str, str]:
     return {
         "brand": parts["brand"],
         "greeting": parts["greeting"] if level.greeting else "",
+        "previous": parts["previous"] if level.promised else "",
         "headline": parts["headline"],
         "eta": parts["eta"],
         "promised": parts["promised"] if level.promised else "",
-        "items": parts["items"] if level.items else "",
+        "items": parts[
+            "items_full"
+            if level.full_titles
+            else "items_tiny"
+            if level.tiny_titles
+            else "items_short"
+        ],
         "cause": parts["cause_long"] if level.long_cause else parts["cause_short"],
         "next_steps": parts["next_steps"] if level.next_steps else "",
         "track": parts["track"],
-        "help": parts["help"],
+        "help": parts["help"] if level.help else "",
     }
 
 
@@ -742,24 +1086,27 @@ def _references(templates_dir: Path, name: str, mtime_ns: int) -> tuple[str, ...
     return tuple(ref for ref in meta.find_referenced_templates(env.parse(source)) if ref)
 
 
-def _template_files(templates_dir: Path, names: Iterable[str]) -> list[str]:
-    """The named templates and everything they pull in, sorted."""
-    seen: set[str] = set()
+def _template_files(templates_dir: Path, names: Iterable[str]) -> dict[str, tuple[str, int]]:
+    """The named templates and everything they pull in: name -> (path, mtime)."""
+    root = str(templates_dir)
+    seen: dict[str, tuple[str, int]] = {}
     pending = list(names)
     while pending:
         name = pending.pop()
         if name not in seen:
-            seen.add(name)
-            mtime = (templates_dir / name).stat().st_mtime_ns
+            path = os.path.join(root, name)
+            mtime = os.stat(path).st_mtime_ns
+            seen[name] = (path, mtime)
             pending += _references(templates_dir, name, mtime)
-    return sorted(seen)
+    return seen
 
 
 @functools.lru_cache(maxsize=64)
-def _hash_files(files: tuple[tuple[str, Path, int], ...]) -> str:
+def _hash_files(files: tuple[tuple[str, str, int], ...]) -> str:
     digest = hashlib.sha256()
     for name, path, _ in files:
-        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+        with open(path, "rb") as handle:
+            digest.update(name.encode() + b"\0" + handle.read() + b"\0")
     return digest.hexdigest()
 
 
@@ -769,9 +1116,10 @@ def _template_version(templates_dir: Path, names: Iterable[str], wording: Path) 
     Names are relative ("email/delay.html", "wording/en.json"), so the version is the same
     wherever the templates are installed. Recomputed only when a file's mtime changes.
     """
-    files = [(name, templates_dir / name) for name in _template_files(templates_dir, names)]
-    files.append((f"wording/{wording.name}", wording))
-    return _hash_files(tuple((name, path, path.stat().st_mtime_ns) for name, path in files))
+    used = _template_files(templates_dir, names)
+    files = [(name, *used[name]) for name in sorted(used)]
+    files.append((f"wording/{wording.name}", str(wording), os.stat(wording).st_mtime_ns))
+    return _hash_files(tuple(files))
 
 
 def _template(templates_dir: Path, name: str) -> Template:
@@ -833,7 +1181,7 @@ def _render_sms(
     parts = _sms_parts(notice, w)
     text, segments, encoding = "", 0, "GSM-7"
     for level in SMS_LEVELS:
-        text = _one_line(_run(template, _sms_context(parts, level)).translate(_SMS_PLAIN))
+        text = _one_line(sms_plain(_run(template, _sms_context(parts, level))))
         segments, encoding = sms_segments(text)
         if segments <= SMS_MAX_SEGMENTS:
             break
@@ -883,3 +1231,89 @@ def render_preview(
         if _get(customer, key, "['customer']")
     ]
     return {channel: render(facts, channel, templates_dir=templates_dir) for channel in channels}
+
+
+# --------------------------------------------------------------------------- for the gate
+
+
+def comparable(text: str) -> str:
+    """Text as the gate compares it: SMS typography replaced, whitespace collapsed."""
+    return " ".join(sms_plain(text).split())
+
+
+def stated_in_message(
+    *,
+    locale: str,
+    timezone: str,
+    eta_earliest: str | None,
+    eta_latest: str | None,
+    next_update_by: str | None,
+    cause: str,
+    cause_evidence: str | None,
+    templates_dir: Path = TEMPLATES_DIR,
+) -> tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]:
+    """What every channel of a notice must state, as it is printed (``comparable`` form).
+
+    Returns (days, causes): every day must appear, in its short form (subjects, SMS) or its
+    long one (email text): the ETA's first and last day, or the day of the next update; and
+    at least one cause text (its long or short wording, or the sentence stating what the
+    carrier did).
+    ``cause_evidence`` is the facts' evidence object as JSON. Raises RenderError when the
+    values cannot be formatted.
+    """
+    return _stated(
+        locale,
+        timezone,
+        eta_earliest or None,
+        eta_latest or None,
+        next_update_by or None,
+        cause,
+        cause_evidence or None,
+        templates_dir,
+    )
+
+
+@functools.lru_cache(maxsize=65536)
+def _stated(
+    locale_tag: str,
+    timezone: str,
+    earliest: str | None,
+    latest: str | None,
+    update: str | None,
+    cause: str,
+    evidence_json: str | None,
+    templates_dir: Path,
+) -> tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]:
+    locale, zone = _read_locale({"locale": locale_tag, "timezone": timezone})
+    w, _ = _wording(locale, templates_dir)
+    fmt = _formatter(locale, zone)
+    if earliest and latest:
+        first = date.fromisoformat(earliest[:10])
+        last = date.fromisoformat(latest[:10])
+        days = [first] if first == last else [first, last]
+    else:
+        moment = _moment(update, zone, "['next_update_by']")
+        if moment is None:
+            raise RenderError("neither an ETA nor a next update time")
+        days = [moment.date()]
+    evidence = _read_evidence(json.loads(evidence_json), zone) if evidence_json else None
+    causes = {comparable(_cause_text(cause, evidence, w, fmt, n)) for n in ("long", "short")}
+    forms = tuple((comparable(fmt.short_date(d)), comparable(fmt.long_date(d))) for d in days)
+    return forms, tuple(sorted(causes))
+
+
+def stated_next_steps(
+    locale: str, keys: Sequence[str], templates_dir: Path = TEMPLATES_DIR
+) -> tuple[str, ...]:
+    """The next steps as the email words them (``comparable`` form); RenderError if unknown."""
+    return _steps(locale, tuple(keys), templates_dir)
+
+
+@functools.lru_cache(maxsize=4096)
+def _steps(locale_tag: str, keys: tuple[str, ...], templates_dir: Path) -> tuple[str, ...]:
+    try:
+        locale = _parse_locale(locale_tag)
+    except (ValueError, UnknownLocaleError) as exc:
+        raise RenderError("not a BCP 47 locale Babel knows") from exc
+    w, _ = _wording(locale, templates_dir)
+    return tuple(comparable(w.keyed("next_steps", key, "long")) for key in keys)

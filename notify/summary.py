@@ -70,4 +70,9 @@ def run_summary(engine: Engine, run_id: str, settings: Settings) -> dict[str, An
     ]
     if by_decision.get("sent", 0) == 0 and already:
         notes.append(f"Nothing new was sent: {already} messages were already sent (ledger).")
+    gate = stages.get("gate", {})
+    if gate.get("report_path"):
+        notes.append(f"Gate report: {gate['report_path']}")
+    if gate.get("halted"):
+        notes.append("The batch was HALTED, nothing was sent: " + "; ".join(gate["batch_failures"]))
     return {"rows": rows, "notes": notes, "decisions": by_decision}

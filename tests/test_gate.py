@@ -8,6 +8,7 @@ is its own notice inside one staged frame, and each test reads its rows from the
 from __future__ import annotations
 
 import copy
+import json
 import zlib
 from collections.abc import Callable
 from typing import Any
@@ -18,7 +19,7 @@ import pytest
 from notify import gate
 from notify.gate import BATCH_RULES, ROW_COLUMNS, ROW_RULES, GateReport, check_batch, check_rows
 from notify.render import render
-from tests.test_render import CASES, base_facts
+from tests.test_render import CASES, HOSTILE_NAME, base_facts
 
 AS_OF = "2026-11-22"
 Row = dict[str, Any]
@@ -60,6 +61,13 @@ def stage(
                 "evidence_age_hours": 3.5,
                 "freshness_limit_hours": 72.0,
                 "episode_open": True,
+                "locale": facts["locale"],
+                "timezone": facts["timezone"],
+                "next_steps": "|".join(facts["next_steps"]),
+                "cause_evidence": (
+                    json.dumps(facts["cause_evidence"]) if facts["cause_evidence"] else None
+                ),
+                "customer_name": facts["customer"]["first_name"],
             }
         )
     return rows
@@ -93,8 +101,10 @@ def mirage_row() -> Row:
     return row
 
 
-# Each case: (notice id, channels changed, change, rows expected to fail, the rule they fail).
+# Each case: (rule, name, channels changed, change, the channels whose rows fail that rule
+# alone, or {channel: rules} when a change breaks more than one rule).
 Mutation = Callable[[Row], None]
+Expected = tuple[str, ...] | dict[str, list[str]]
 
 
 def _set(**values: Any) -> Mutation:
@@ -105,7 +115,13 @@ def _append(column: str, text: str) -> Mutation:
     return lambda row: row.update({column: row[column] + text})
 
 
-FAILING: list[tuple[str, str, tuple[str, ...], Mutation, tuple[str, ...]]] = [
+def _replace(old: str, new: str, *columns: str) -> Mutation:
+    return lambda row: row.update({c: row[c].replace(old, new) for c in columns})
+
+
+STEPS_SAID = ("You don't need to do anything.", "We will message you again when the carrier")
+
+FAILING: list[tuple[str, str, tuple[str, ...], Mutation, Expected]] = [
     ("content_complete", "html_missing", ("email",), _set(body_html=""), ("email",)),
     ("content_complete", "html_null", ("email",), _set(body_html=None), ("email",)),
     (
@@ -145,8 +161,30 @@ FAILING: list[tuple[str, str, tuple[str, ...], Mutation, tuple[str, ...]]] = [
         _set(eta_earliest="2026-11-25", eta_latest="2026-11-24"),
         ("email", "sms"),
     ),
-    ("cause_known", "unknown", ("email", "sms"), _set(cause="unknown"), ("email", "sms")),
     ("cause_known", "invented", ("email", "sms"), _set(cause="sunspots"), ("email", "sms")),
+    ("next_step_given", "none", ("email", "sms"), _set(next_steps=""), ("email", "sms")),
+    ("next_step_given", "unknown_step", ("email",), _set(next_steps="call_us_maybe"), ("email",)),
+    (
+        "next_step_given",
+        "not_in_email",
+        ("email",),
+        lambda row: [_replace(said, "", "body_text")(row) for said in STEPS_SAID],
+        ("email",),
+    ),
+    (
+        "eta_and_cause_in_text",
+        "other_day",
+        ("email",),
+        _replace("24", "26", "subject", "body_text"),
+        ("email",),
+    ),
+    (
+        "eta_and_cause_in_text",
+        "other_cause",
+        ("sms",),
+        _replace("weather", "traffic", "body_text"),
+        ("sms",),
+    ),
     (
         "order_numbers_in_text",
         "subject",
@@ -173,10 +211,29 @@ FAILING: list[tuple[str, str, tuple[str, ...], Mutation, tuple[str, ...]]] = [
         "missing_item",
         ("email", "sms"),
         _append("item_titles", " | Teapot"),
-        ("email",),
+        ("email", "sms"),
     ),
-    ("channels_agree", "cause", ("sms",), _set(cause="customs"), ("email", "sms")),
-    ("channels_agree", "eta", ("sms",), _set(eta_latest="2026-11-26"), ("email", "sms")),
+    (
+        "item_titles_in_text",
+        "not_in_sms",
+        ("sms",),
+        _replace("Wool socks", "", "body_text"),
+        ("sms",),
+    ),
+    (
+        "channels_agree",
+        "cause",
+        ("sms",),
+        _set(cause="customs"),  # the SMS text still says weather: it states another cause
+        {"email": ["channels_agree"], "sms": ["channels_agree", "eta_and_cause_in_text"]},
+    ),
+    (
+        "channels_agree",
+        "eta",
+        ("sms",),
+        _set(eta_latest="2026-11-26"),
+        {"email": ["channels_agree"], "sms": ["channels_agree", "eta_and_cause_in_text"]},
+    ),
     (
         "no_vague_phrasing",
         "text",
@@ -226,12 +283,64 @@ FAILING: list[tuple[str, str, tuple[str, ...], Mutation, tuple[str, ...]]] = [
 ]
 
 UPDATE_FAILING: list[tuple[str, str, Mutation]] = [
-    ("next_update_upcoming", "far", _set(next_update_by="2026-12-30T12:00:00-06:00")),
-    ("next_update_upcoming", "past", _set(next_update_by="2026-11-20T12:00:00-06:00")),
     ("eta_or_next_update", "neither", _set(next_update_by=None)),
     ("eta_or_next_update", "no_offset", _set(next_update_by="2026-11-23T12:00:00")),
 ]
 
+
+def _facts(change: Callable[[dict[str, Any]], Any], base: Callable[[], Any] = base_facts) -> Any:
+    def build() -> dict[str, Any]:
+        facts = base()
+        change(facts)
+        return facts
+
+    return build
+
+
+def _no_scan() -> dict[str, Any]:
+    return CASES["no_scan_unknown_eta"]()
+
+
+# Notices rendered from facts that break a rule: (rule, name, facts, {channel: rules}).
+FACT_FAILING: list[tuple[str, str, Callable[[], dict[str, Any]], dict[str, list[str]]]] = [
+    (
+        "cause_known",
+        "unknown_without_evidence",
+        _facts(lambda f: f.update(cause="unknown")),
+        {"email": ["cause_known"], "sms": ["cause_known"]},
+    ),
+    (
+        "cause_known",
+        "unknown_exception_without_time",
+        _facts(
+            lambda f: f.update(
+                cause="unknown",
+                cause_evidence={
+                    "kind": "exception",
+                    "carrier_title": "UPS",
+                    "at": None,
+                    "place": "Dallas, TX",
+                },
+            )
+        ),
+        {"email": ["cause_known"], "sms": ["cause_known"]},
+    ),
+    (
+        "next_update_upcoming",
+        "far",
+        _facts(lambda f: f.update(next_update_by="2026-12-30T12:00:00-06:00"), _no_scan),
+        {"email": ["next_update_upcoming"], "sms": ["next_update_upcoming"]},
+    ),
+    (
+        "next_update_upcoming",
+        "past",
+        _facts(lambda f: f.update(next_update_by="2026-11-20T12:00:00-06:00"), _no_scan),
+        {"email": ["next_update_upcoming"], "sms": ["next_update_upcoming"]},
+    ),
+]
+
+# Every representative notice passes, except the hostile one: its Hebrew item title makes
+# the SMS UCS-2 and longer than two segments (its email passes).
 GOOD_CASES = [case for case in CASES if case != "hostile_name"]
 
 
@@ -250,6 +359,8 @@ def _build_frame() -> pd.DataFrame:
             if row["channel"] in channels:
                 change(row)
         rows += staged
+    for rule, name, build, _ in FACT_FAILING:
+        rows += stage(f"{rule}__{name}", build())
     for rule, name, change in UPDATE_FAILING:
         staged = stage(f"{rule}__{name}", _unknown_eta_facts())
         for row in staged:
@@ -291,9 +402,21 @@ def test_good_notices_pass_every_rule(report: GateReport, case: str) -> None:
     ids=[f"{rule}-{name}" for rule, name, *_ in FAILING],
 )
 def test_each_rule_fails_by_name(
-    report: GateReport, rule: str, name: str, channels: Any, change: Any, failing: tuple[str, ...]
+    report: GateReport, rule: str, name: str, channels: Any, change: Any, failing: Expected
 ) -> None:
-    assert _failures(report, f"{rule}__{name}") == {channel: [rule] for channel in failing}
+    expected = failing if isinstance(failing, dict) else {channel: [rule] for channel in failing}
+    assert _failures(report, f"{rule}__{name}") == expected
+
+
+@pytest.mark.parametrize(
+    ("rule", "name", "build", "expected"),
+    FACT_FAILING,
+    ids=[f"{rule}-{name}" for rule, name, *_ in FACT_FAILING],
+)
+def test_rendered_notices_with_bad_facts_fail_by_name(
+    report: GateReport, rule: str, name: str, build: Any, expected: dict[str, list[str]]
+) -> None:
+    assert _failures(report, f"{rule}__{name}") == expected
 
 
 @pytest.mark.parametrize(
@@ -313,7 +436,7 @@ def test_an_unknown_channel_has_no_complete_content_and_no_valid_recipient() -> 
 
 
 def test_every_row_rule_has_a_failing_example() -> None:
-    covered = {case[0] for case in FAILING} | {case[0] for case in UPDATE_FAILING}
+    covered = {case[0] for case in (*FAILING, *UPDATE_FAILING, *FACT_FAILING)}
     assert covered == {rule.name for rule in ROW_RULES}
 
 
@@ -322,6 +445,7 @@ def test_the_mirage_email_fails_row_by_row_with_the_right_names(report: GateRepo
         "email": [
             "eta_or_next_update",
             "cause_known",
+            "next_step_given",
             "order_numbers_in_text",
             "item_titles_in_text",
             "no_vague_phrasing",
@@ -331,12 +455,31 @@ def test_the_mirage_email_fails_row_by_row_with_the_right_names(report: GateRepo
     }
 
 
-def test_hostile_name_is_quarantined_only_for_its_literal_template_syntax(
+def test_hostile_input_is_shop_data_printed_literally_not_a_template_left_unrendered(
     report: GateReport,
 ) -> None:
-    # "{{7*7}}" printed literally is safe, but a customer reading braces looks like a broken
-    # template: a person reviews it. Everything else about the message passes.
-    assert _failures(report, "hostile") == {"email": ["no_template_syntax"]}
+    # "{{7*7}}", "<img onerror>", bidi controls and CR/LF in the name, "<script>" and
+    # "{% if 1 %}" in titles: escaped or literal, and never mistaken for template syntax.
+    # Only the SMS is refused, by its true length: the Hebrew title makes it UCS-2.
+    assert _failures(report, "hostile") == {"sms": ["sms_within_two_segments"]}
+
+
+def test_a_hostile_name_alone_passes_every_rule() -> None:
+    facts = base_facts()
+    facts["customer"]["first_name"] = HOSTILE_NAME
+    assert check_rows(pd.DataFrame(stage("n_hostile_name", facts))).passed
+
+
+def test_a_name_or_title_that_reads_vague_is_data() -> None:
+    facts = base_facts()
+    facts["customer"]["first_name"] = "Dear Customer"
+    facts["orders"][0]["items"][0]["title"] = "Some Packages May Arrive (s) {{ boxed set }}"
+    assert check_rows(pd.DataFrame(stage("n_data", facts))).passed
+    rows = stage("n_template_left", facts)
+    rows[0]["body_text"] += "{{ eta }}"  # but the template's own leftovers are still found
+    assert check_rows(pd.DataFrame(rows)).row_failures == {
+        "n_template_left:email": ["no_template_syntax"]
+    }
 
 
 def test_row_report_summary_and_verdict(report: GateReport, frame: pd.DataFrame) -> None:
@@ -393,6 +536,7 @@ def _batch(n_notices: int) -> pd.DataFrame:
     for i in range(n_notices):
         copy_ = template.copy()
         copy_["notice_id"] = f"n{i}"
+        copy_["customer_id"] = f"c{i}"
         copy_["row_id"] = [f"n{i}:email", f"n{i}:sms"]
         copy_["recipient"] = [f"user{i}@example.com", f"+1312{i:07d}"]
         frames.append(copy_)
@@ -442,7 +586,8 @@ def test_a_volume_spike_halts(good_rows: GateReport) -> None:
     assert result.halted and not result.passed
     assert _rules(result) == ["volume_within_history"]
     assert result.batch_failures[0] == (
-        "volume_within_history: 300 notices > 81.5 (3 x same-hour median 10.5 + 50)"
+        "volume_within_history: 300 notices > 81.5 (3 x same-hour median 10.5 of 4 earlier "
+        "runs + 50)"
     )
 
 
@@ -476,7 +621,7 @@ def test_quarantine_share_breaker(good_batch: pd.DataFrame) -> None:
     result = _check(good_batch, rows)
     assert result.halted and _rules(result) == ["quarantine_share_within_limit"]
     assert result.batch_failures == [
-        "quarantine_share_within_limit: 20 rows quarantined, share 0.25 > 0.2"
+        "quarantine_share_within_limit: 20 rows quarantined (0 at render), share 0.25 > 0.2"
     ]
     assert _check(good_batch, rows, max_quarantine_share=0.25).passed
 
@@ -491,18 +636,66 @@ def test_a_few_quarantined_rows_in_a_small_batch_do_not_halt(good_batch: pd.Data
     ]
 
 
-def test_duplicate_recipient_per_channel_halts(
+def test_rows_refused_at_render_count_towards_the_quarantine_share(
+    good_batch: pd.DataFrame, good_rows: GateReport
+) -> None:
+    """A template broken for everyone leaves nothing to gate, and must still halt."""
+    result = _check(good_batch.iloc[:0], GateReport(True, {}, [], False), refused_before_gate=80)
+    assert _rules(result) == ["quarantine_share_within_limit"]
+    assert result.summary["quarantine_share"] == 1.0
+    assert _check(good_batch, good_rows, refused_before_gate=4).passed  # 4 of 84 rows
+
+
+def test_the_same_customer_twice_on_one_channel_halts(
     good_batch: pd.DataFrame, good_rows: GateReport
 ) -> None:
     batch = good_batch.copy()
-    batch.loc[batch["row_id"] == "n7:email", "recipient"] = "USER3@example.com "
-    batch.loc[batch["row_id"] == "n8:sms", "recipient"] = "user3@example.com"  # other channel: fine
+    twice = batch["row_id"] == "n7:email"
+    batch.loc[twice, ["recipient", "customer_id"]] = ["USER3@example.com ", "c3"]
+    batch.loc[batch["row_id"] == "n8:sms", "recipient"] = "user3@example.com"  # other channel
     result = _check(batch, good_rows)
     assert _rules(result) == ["recipient_unique_per_channel"]
     assert result.row_failures == {
         "n3:email": ["recipient_unique_per_channel"],
         "n7:email": ["recipient_unique_per_channel"],
     }
+
+
+def test_two_customers_sharing_an_address_each_get_their_own_message(
+    good_batch: pd.DataFrame, good_rows: GateReport
+) -> None:
+    """Bad input 18: a couple sharing one email address is not a mass mis-send."""
+    batch = good_batch.copy()
+    batch.loc[batch["row_id"] == "n7:email", "recipient"] = "user3@example.com"
+    assert _check(batch, good_rows).passed
+
+
+def test_an_address_shared_by_more_customers_than_allowed_is_quarantined(
+    good_batch: pd.DataFrame, good_rows: GateReport
+) -> None:
+    """Three customers on one address: those rows wait for a person, the rest go out."""
+    batch = good_batch.copy()
+    shared = batch["row_id"].isin([f"n{i}:email" for i in range(3)])
+    batch.loc[shared, "recipient"] = "family@example.com"
+    result = _check(batch, good_rows)
+    assert result.passed is False and result.halted is False and result.batch_failures == []
+    assert result.row_failures == {
+        f"n{i}:email": ["recipient_customers_within_limit"] for i in range(3)
+    }
+    assert result.summary["quarantined"] == 3
+    assert _check(batch, good_rows, max_customers_per_recipient=3).passed
+
+
+def test_a_placeholder_address_on_many_accounts_halts(
+    good_batch: pd.DataFrame, good_rows: GateReport
+) -> None:
+    """One address on 30 accounts would mail strangers each other's orders."""
+    batch = good_batch.copy()
+    shared = batch["row_id"].isin([f"n{i}:email" for i in range(30)])
+    batch.loc[shared, "recipient"] = "noreply@shop.example"
+    result = _check(batch, good_rows)
+    assert result.halted and _rules(result) == ["quarantine_share_within_limit"]
+    assert len(result.row_failures) == 30
 
 
 def test_history_is_skipped_only_when_there_is_none(
@@ -528,6 +721,7 @@ def test_every_batch_rule_is_exercised() -> None:
         "feeds_reported",
         "quarantine_share_within_limit",
         "recipient_unique_per_channel",
+        "recipient_customers_within_limit",
     }
     assert exercised == {rule.name for rule in BATCH_RULES}
 
@@ -545,3 +739,30 @@ def test_report_html_is_readable_and_escaped() -> None:
     assert "n&lt;1&gt;:email" in page and "&lt;script&gt;" in page and "4 &lt;b&gt;" in page
     assert "<h3>consent_given (1)</h3>" in page and "the customer consented" in page
     assert "<script>" not in page
+
+
+def test_an_sms_with_many_items_names_each_by_a_shortened_title() -> None:
+    facts = base_facts()
+    facts["orders"][0]["items"] = [
+        {"title": f"{name} with a long descriptive title", "quantity": 1}
+        for name in ("Ergonomic Office Chair", "Standing Desk Converter", "Cast Iron Skillet")
+    ]
+    rows = stage("n_many", facts)
+    sms = rows[1]["body_text"]
+    assert "Standing Desk Converter..." in sms and rows[1]["sms_segments"] <= 2
+    assert check_rows(pd.DataFrame(rows)).passed
+    rows[1]["body_text"] = sms.replace("Standing Desk Converter...", "")
+    assert check_rows(pd.DataFrame(rows)).row_failures == {"n_many:sms": ["item_titles_in_text"]}
+
+
+def test_tiny_titles_are_the_last_resort_and_still_name_every_item() -> None:
+    facts = CASES["carrier_volume_two_orders"]()
+    facts["orders"][0]["items"] = [
+        {"title": "Ergonomic Office Chair Deluxe", "quantity": 1},
+        {"title": "Pour-Over Coffee Kettle", "quantity": 1},
+    ]
+    facts["orders"][1]["items"] = [{"title": "Standing Desk Converter", "quantity": 1}]
+    rows = stage("n_tiny", facts)
+    sms = rows[1]["body_text"]
+    assert "1x Ergonomic..." in sms and "Help:" not in sms and rows[1]["sms_segments"] <= 2
+    assert check_rows(pd.DataFrame(rows)).passed

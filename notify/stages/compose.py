@@ -2,28 +2,46 @@
 
 Templates only print these facts; a missing fact is an error at render time, never a
 fallback. Items are only those carried by the delayed parcels of the customer's own orders.
+
+Besides what targeting planned (parcels, ETA or next update, cause), compose adds:
+
+- ``timezone``: the customer's zone, else the zone of the destination country when it has
+  one; ``None`` (a render error, so the notice is quarantined) rather than a guess.
+- ``contact``: the route to a person and the team's opening hours (settings), structured so
+  the hours are printed in the customer's language.
+- ``cause_evidence``: what the carrier did for the delay that decides the notice's cause
+  (episode kind, carrier, the time and place of its event or last scan). When the carrier
+  gave no reason this is what the message states instead (ADR 0007).
+- ``previous_notice``: the last notice we sent about any of these parcels (a second delay),
+  with the day it went out and what it said.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from carriers import registry
+from carriers.models import Location
+from carriers.timezones import zone_for
 from notify.config import Settings
 from notify.contacts import email_address, region_of, sms_number
 from notify.next_steps import next_steps
 from notify.store import schema
+from notify.store.types import as_utc
 
 IN_CHUNK = 500
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HOURS_RE = re.compile(r"(?P<days>[a-z,-]+)\s+(?P<opens>\d\d:\d\d)-(?P<closes>\d\d:\d\d)\Z")
 
 
 @dataclass
@@ -46,6 +64,57 @@ def _fetch(conn: Connection, column: Any, values: Iterable[str], *cols: Any) -> 
     return rows
 
 
+def _weekdays(spec: str) -> list[str]:
+    days: list[str] = []
+    for part in spec.split(","):
+        first, _, last = part.partition("-")
+        if first not in WEEKDAYS or (last and last not in WEEKDAYS):
+            raise ValueError(part)
+        start, end = WEEKDAYS.index(first), WEEKDAYS.index(last or first)
+        if end < start:
+            raise ValueError(part)
+        days += [d for d in WEEKDAYS[start : end + 1] if d not in days]
+    return days
+
+
+def support_hours(text: str) -> list[dict[str, Any]]:
+    """``OASIS_SUPPORT_HOURS`` as facts: "mon-fri 08:00-20:00; sat 09:00-13:00"."""
+    entries = []
+    for raw in (part.strip().lower() for part in text.split(";")):
+        match = _HOURS_RE.match(raw)
+        try:
+            if match is None:
+                raise ValueError(raw)
+            days = _weekdays(match["days"])
+        except ValueError:
+            raise ValueError(
+                f"OASIS_SUPPORT_HOURS entry {raw!r} is not like 'mon-fri 08:00-20:00' "
+                "(entries separated by ';', days mon..sun, 24-hour times)"
+            ) from None
+        entries.append({"days": days, "opens": match["opens"], "closes": match["closes"]})
+    return entries
+
+
+def contact_facts(settings: Settings) -> dict[str, Any]:
+    """How to reach a person, and when (the zone the support team works in)."""
+    return {
+        "route": settings.support_contact,
+        "hours": support_hours(settings.support_hours),
+        "timezone": settings.support_timezone,
+    }
+
+
+def customer_zone(customer: Any, shipments: Iterable[Any]) -> str | None:
+    """The customer's zone, else their destination country's when it has only one zone."""
+    if customer.timezone:
+        return str(customer.timezone)
+    countries = {s.destination_country for s in shipments if s.destination_country}
+    zones = {zone_for(Location(country=c)) for c in countries}
+    if len(zones) == 1 and None not in zones:
+        return str(next(iter(zones)))
+    return None
+
+
 def carrier_title(name: str) -> str:
     try:
         return registry.get(name).title
@@ -54,10 +123,12 @@ def carrier_title(name: str) -> str:
 
 
 def _localize(value: Any, zone: str | None) -> str | None:
+    """An instant as ISO 8601 in the customer's zone (UTC offset when the zone is unknown:
+    the instant stays exact, and the missing zone is the renderer's error to report)."""
     if value is None:
         return None
     at = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return at.astimezone(ZoneInfo(zone or "UTC")).isoformat(timespec="minutes")
+    return at.astimezone(ZoneInfo(zone) if zone else UTC).isoformat(timespec="minutes")
 
 
 def message_locale(locale: str | None, settings: Settings) -> str:
@@ -70,6 +141,116 @@ def message_locale(locale: str | None, settings: Settings) -> str:
     return settings.default_locale
 
 
+def _place(event: Any) -> str | None:
+    if not event.city:
+        return None
+    where = event.region or event.country
+    return f"{event.city}, {where}" if where else str(event.city)
+
+
+def _last_scans(conn: Connection, parcels: set[tuple[str, str]], as_of: datetime) -> dict[Any, Any]:
+    """The newest event up to ``as_of`` of each (carrier, tracking number)."""
+    ev = schema.tracking_events
+    latest: dict[tuple[str, str], Any] = {}
+    for chunk in _chunks(sorted({number for _, number in parcels})):
+        rows = conn.execute(
+            select(ev).where(ev.c.tracking_number.in_(chunk), ev.c.occurred_at <= as_of)
+        ).all()
+        for r in rows:
+            key = (r.carrier, r.tracking_number)
+            if key in parcels and (key not in latest or r.occurred_at > latest[key].occurred_at):
+                latest[key] = r
+    return latest
+
+
+def cause_evidence(
+    conn: Connection, plans: dict[str, dict[str, Any]], as_of: datetime
+) -> dict[str, dict[str, Any] | None]:
+    """Per notice: what the carrier did for the delay its cause comes from.
+
+    Among the notice's episodes with the notice's cause, the one with the newest evidence:
+    the carrier's trouble event, or else (late ETA, promise breached) its last scan.
+    """
+    ep, ev = schema.delay_episodes, schema.tracking_events
+    episode_ids = {p[2] for plan in plans.values() for p in plan["core"]["parcels"]}
+    episodes = {r.episode_id: r for r in _fetch(conn, ep.c.episode_id, episode_ids, ep)}
+    event_ids = {str(ids[-1]) for e in episodes.values() if (ids := json.loads(e.evidence))}
+    by_id = {str(r.event_id): r for r in _fetch(conn, ev.c.event_id, event_ids, ev)}
+    bare = {(e.carrier, e.tracking_number) for e in episodes.values() if e.evidence == "[]"}
+    scans = _last_scans(conn, bare, as_of)
+    out: dict[str, dict[str, Any] | None] = {}
+    for notice_id, plan in plans.items():
+        mine = [episodes[p[2]] for p in plan["core"]["parcels"] if p[2] in episodes]
+        candidates = [e for e in mine if e.cause == plan["cause"]] or mine
+        found = []
+        for e in candidates:
+            ids = json.loads(e.evidence)
+            event = by_id.get(str(ids[-1])) if ids else scans.get((e.carrier, e.tracking_number))
+            at = as_utc(event.occurred_at) if event is not None else None
+            found.append((at is not None, at, e.episode_id, e, event))
+        if not found:
+            out[notice_id] = None
+            continue
+        _, at, _, episode, event = max(found, key=lambda f: (f[0], f[1] or as_of, f[2]))
+        out[notice_id] = {
+            "kind": episode.kind,
+            "carrier": episode.carrier,
+            "carrier_title": carrier_title(episode.carrier),
+            "at": at.isoformat() if at is not None else None,
+            "place": _place(event) if event is not None else None,
+        }
+    return out
+
+
+def previous_notices(
+    conn: Connection, notice_ids: list[str], run_id: str, as_of: datetime
+) -> dict[str, dict[str, Any]]:
+    """Per notice: the last other notice sent about any of its parcels before this run."""
+    np, d, r, n = schema.notice_parcels, schema.decisions, schema.runs, schema.notices
+    earlier = np.alias("earlier")
+    found: dict[str, tuple[datetime, str, str]] = {}
+    for chunk in _chunks(notice_ids):
+        rows = conn.execute(
+            select(np.c.notice_id, earlier.c.notice_id.label("previous"), r.c.as_of, n.c.facts)
+            .join(
+                earlier,
+                and_(
+                    earlier.c.order_id == np.c.order_id,
+                    earlier.c.shipment_id == np.c.shipment_id,
+                    earlier.c.notice_id != np.c.notice_id,
+                ),
+            )
+            .join(d, and_(d.c.notice_id == earlier.c.notice_id, d.c.decision == "sent"))
+            .join(r, r.c.run_id == d.c.run_id)
+            .join(n, n.c.notice_id == earlier.c.notice_id)
+            .where(np.c.notice_id.in_(chunk), d.c.run_id != run_id, r.c.as_of <= as_of)
+        ).all()
+        for row in rows:
+            sent_at = as_utc(row.as_of)
+            best = found.get(row.notice_id)
+            if best is None or (sent_at, row.previous) > best[:2]:
+                found[row.notice_id] = (sent_at, row.previous, row.facts)
+    out = {}
+    for notice_id, (sent_at, _, facts_json) in found.items():
+        facts = json.loads(facts_json)
+        out[notice_id] = {
+            "sent_at": sent_at,
+            "eta": facts["eta"],
+            "next_update_by": facts["next_update_by"],
+        }
+    return out
+
+
+def _previous_facts(previous: dict[str, Any] | None, zone: str | None) -> dict[str, Any] | None:
+    if previous is None:
+        return None
+    return {
+        "sent_on": previous["sent_at"].astimezone(ZoneInfo(zone or "UTC")).date().isoformat(),
+        "eta": previous["eta"],
+        "next_update_by": previous["next_update_by"],
+    }
+
+
 def build_facts(
     notice_id: str,
     stored: dict[str, Any],
@@ -78,17 +259,23 @@ def build_facts(
     lines: dict[str, list[Any]],
     shipments: dict[str, Any],
     settings: Settings,
+    *,
+    evidence: dict[str, Any] | None = None,
+    previous: dict[str, Any] | None = None,
+    contact: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     by_order: dict[str, list[str]] = defaultdict(list)
     for order_id, shipment_id, _episode in stored["core"]["parcels"]:
         by_order[order_id].append(shipment_id)
+    shipment_ids = sorted({sid for ids in by_order.values() for sid in ids})
+    zone = customer_zone(customer, (shipments[sid] for sid in shipment_ids))
     return {
         "notice_id": notice_id,
         "customer_id": customer.customer_id,
-        "shipment_ids": sorted({sid for ids in by_order.values() for sid in ids}),
+        "shipment_ids": shipment_ids,
         "kind": "delay",
         "locale": message_locale(customer.locale, settings),
-        "timezone": customer.timezone or "UTC",
+        "timezone": zone,
         "brand": settings.brand_name,
         "customer": {
             "first_name": customer.first_name,
@@ -117,15 +304,27 @@ def build_facts(
             for order_id, shipment_ids in sorted(by_order.items())
         ],
         "eta": stored["eta"],
-        "next_update_by": _localize(stored["next_update_by"], customer.timezone),
+        "next_update_by": _localize(stored["next_update_by"], zone),
         "cause": stored["cause"],
+        "cause_evidence": evidence,
         "next_steps": next_steps(stored["cause"]),
-        "contact": settings.support_contact,
+        "contact": contact if contact is not None else contact_facts(settings),
+        "previous_notice": _previous_facts(previous, zone),
     }
+
+
+def _run_as_of(conn: Connection, run_id: str, plans: Iterable[dict[str, Any]]) -> datetime:
+    """The run's world time (the plan's when the run row is not there)."""
+    found = conn.execute(select(schema.runs.c.as_of).where(schema.runs.c.run_id == run_id))
+    value = found.scalar()
+    if value is not None:
+        return as_utc(value)
+    return max(datetime.fromisoformat(plan["as_of"]) for plan in plans)
 
 
 def compose(engine: Engine, *, run_id: str, settings: Settings) -> ComposeResult:
     n, rn = schema.notices, schema.run_notices
+    contact = contact_facts(settings)  # a bad setting fails the stage here, naming it
     with engine.connect() as conn:
         stored = conn.execute(
             select(n.c.notice_id, n.c.customer_id, n.c.plan)
@@ -133,6 +332,9 @@ def compose(engine: Engine, *, run_id: str, settings: Settings) -> ComposeResult
             .where(rn.c.run_id == run_id)
         ).all()
         facts_in = {r.notice_id: json.loads(r.plan) for r in stored}
+        if not facts_in:
+            return ComposeResult()
+        as_of = _run_as_of(conn, run_id, facts_in.values())
         parcels = [p for f in facts_in.values() for p in f["core"]["parcels"]]
         c, o, s, ol = schema.customers, schema.orders, schema.shipments, schema.order_lines
         customer_ids = [r.customer_id for r in stored]
@@ -144,16 +346,28 @@ def compose(engine: Engine, *, run_id: str, settings: Settings) -> ComposeResult
         order_lines = _fetch(conn, ol.c.shipment_id, shipment_ids, ol)
         for line in sorted(order_lines, key=lambda r: (r.order_id, r.line_id)):
             lines[line.shipment_id].append(line)
+        evidence = cause_evidence(conn, facts_in, as_of)
+        previous = previous_notices(conn, sorted(facts_in), run_id, as_of)
     updates = []
     for r in stored:
         customer = customers[r.customer_id]
         plan = facts_in[r.notice_id]
-        facts = build_facts(r.notice_id, plan, customer, orders, lines, ships, settings)
+        facts = build_facts(
+            r.notice_id,
+            plan,
+            customer,
+            orders,
+            lines,
+            ships,
+            settings,
+            evidence=evidence.get(r.notice_id),
+            previous=previous.get(r.notice_id),
+            contact=contact,
+        )
         updates.append({"nid": r.notice_id, "facts": json.dumps(facts)})
-    if updates:
-        with engine.begin() as conn:
-            conn.execute(
-                update(n).where(n.c.notice_id == bindparam("nid")).values(facts=bindparam("facts")),
-                updates,
-            )
+    with engine.begin() as conn:
+        conn.execute(
+            update(n).where(n.c.notice_id == bindparam("nid")).values(facts=bindparam("facts")),
+            updates,
+        )
     return ComposeResult(notices=len(updates))

@@ -1,25 +1,27 @@
 """Gate: Great Expectations decides, per row and per batch, what may be sent.
 
 Rows that fail are quarantined with the failing expectations as reasons; a batch that
-fails halts the send (every staged row is blocked, the run is marked halted) until ops
-approve it. The gate report is written next to the run report.
+fails halts the send (every row that passed is blocked with the batch's reasons, and the
+record stage marks the run halted) until ops approve it. Every run writes the gate report,
+``gate_report.html`` (for people) and ``gate_report.json``, next to the run report in
+``<runs_dir>/<run>/``, also when there was nothing to check.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Engine
 
 from notify import decisions
 from notify.config import Settings
 from notify.contacts import email_address, region_of, sms_number
+from notify.gate import ROW_COLUMNS, GateReport, check_batch, check_rows, merge_reports
 from notify.runs import Run, run_folder
 from notify.sql import query
 from notify.store import schema
@@ -29,12 +31,16 @@ from notify.store.types import as_utc
 @dataclass
 class GateResult:
     rows: int = 0
+    notices: int = 0
     published: int = 0
     quarantined: int = 0
+    refused_at_render: int = 0
     blocked: int = 0
     halted: bool = False
     batch_failures: list[str] = field(default_factory=list)
+    failures_by_rule: dict[str, int] = field(default_factory=dict)
     report_path: str | None = None
+    report_json_path: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -95,6 +101,11 @@ def _gate_row(r: Any, evidence: Any, run: Run, settings: Settings) -> dict[str, 
         "evidence_age_hours": age,
         "freshness_limit_hours": settings.freshness_hours,
         "episode_open": bool(evidence.episodes_open),
+        "locale": facts["locale"],
+        "timezone": facts["timezone"],
+        "next_steps": "|".join(facts["next_steps"]),
+        "cause_evidence": json.dumps(facts["cause_evidence"]) if facts["cause_evidence"] else None,
+        "customer_name": facts["customer"]["first_name"],
     }
 
 
@@ -109,78 +120,141 @@ def _feed_ages(engine: Engine, as_of: datetime) -> dict[str, float]:
     return {c: (as_of - as_utc(at)).total_seconds() / 3600 for c, at in rows}
 
 
-def _history(engine: Engine, run: Run) -> list[int]:
+def same_hour_history(engine: Engine, run: Run, settings: Settings) -> list[int]:
+    """Notices gated by earlier runs at the same UTC hour of day, over the trailing days.
+
+    Halted runs are left out (their volume is what the breaker exists to question), and so
+    are runs without a gate summary. Compared in the same hour because delay volume follows
+    the carriers' daily scan rhythm.
+    """
     t = schema.runs
+    since = run.as_of - timedelta(days=settings.volume_history_days)
     with engine.connect() as conn:
         rows = conn.execute(
-            select(t.c.summary).where(t.c.run_id != run.run_id).order_by(t.c.as_of.desc()).limit(24)
+            select(t.c.as_of, t.c.summary).where(
+                t.c.run_id != run.run_id,
+                t.c.status != "halted",
+                t.c.as_of < run.as_of,
+                t.c.as_of >= since,
+            )
+        ).all()
+    counts = []
+    for row in rows:
+        if as_utc(row.as_of).hour != run.as_of.astimezone(UTC).hour:
+            continue
+        notices = json.loads(row.summary).get("gate", {}).get("notices")
+        if isinstance(notices, int):
+            counts.append(notices)
+    return counts
+
+
+def _refused_at_render(engine: Engine, run_id: str) -> dict[str, int]:
+    """Rows the renderer could not make (quarantined before the gate), by reason."""
+    ob = schema.outbox
+    counts: dict[str, int] = {}
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(ob.c.reasons).where(ob.c.run_id == run_id, ob.c.state == "quarantined")
         ).scalars()
-        counts = [json.loads(s).get("gate", {}).get("rows") for s in rows]
-    return [int(c) for c in counts if c is not None]
+        for reasons in rows:
+            for reason in json.loads(reasons):
+                if reason.startswith("render_error"):
+                    counts[reason[:160]] = counts.get(reason[:160], 0) + 1
+    return counts
 
 
 def gate(engine: Engine, *, run: Run, settings: Settings, open_shipments: int) -> GateResult:
-    from notify.gate import check_batch, check_rows
-
     out = GateResult()
     frame = staged_frame(engine, run, settings)
+    refused = _refused_at_render(engine, run.run_id)
     out.rows = len(frame)
+    out.notices = int(frame["notice_id"].nunique()) if len(frame) else 0
+    out.refused_at_render = sum(refused.values())
     if frame.empty:
-        return out
+        frame = pd.DataFrame(columns=list(ROW_COLUMNS))
     rows_report = check_rows(frame)
     batch_report = check_batch(
         frame,
         open_shipments=open_shipments,
-        history_same_hour=_history(engine, run),
+        history_same_hour=same_hour_history(engine, run, settings),
         max_notices=int(run.params.get("max_notices") or settings.max_notices),
+        max_quarantine_share=settings.max_quarantine_share,
         feed_age_hours=_feed_ages(engine, run.as_of),
         freshness_limit_hours=settings.freshness_hours,
+        max_open_share=settings.max_open_share,
+        history_factor=settings.volume_history_factor,
+        history_slack=settings.volume_history_slack,
+        max_customers_per_recipient=settings.max_customers_per_recipient,
+        refused_before_gate=out.refused_at_render,
         row_report=rows_report,
     )
-    out.halted = batch_report.halted
-    out.batch_failures = list(batch_report.batch_failures)
-    folder = run_folder(settings.runs_dir, run.run_id)
-    folder.mkdir(parents=True, exist_ok=True)
-    report = Path(folder / "gate_report.html")
-    report.write_text(rows_report.to_html() + batch_report.to_html(), "utf-8")
-    out.report_path = str(report)
-    _apply(engine, run, frame, rows_report.row_failures, out)
+    report = merge_reports(rows_report, batch_report)
+    report.summary.update(run_id=run.run_id, as_of=run.as_of.isoformat(), refused_at_render=refused)
+    out.halted = report.halted
+    out.batch_failures = list(report.batch_failures)
+    out.failures_by_rule = report.failures_by_rule()
+    out.report_path, out.report_json_path = write_report(settings, run.run_id, report)
+    if len(frame):
+        _apply(engine, run, frame, report.row_failures, out)
     return out
+
+
+def write_report(settings: Settings, run_id: str, report: GateReport) -> tuple[str, str]:
+    """``gate_report.html`` and ``gate_report.json`` in the run's folder; their paths."""
+    folder = run_folder(settings.runs_dir, run_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    page, data = folder / "gate_report.html", folder / "gate_report.json"
+    page.write_text(report.to_html(), "utf-8")
+    data.write_text(json.dumps(report.to_dict(), indent=2, default=str), "utf-8")
+    return str(page), str(data)
 
 
 def _apply(
     engine: Engine, run: Run, frame: pd.DataFrame, failures: dict[str, list[str]], out: GateResult
 ) -> None:
+    """Publish, quarantine (the rules a row broke) or block (the batch's reasons) each row."""
     ob, n = schema.outbox, schema.notices
-    rows: list[dict[str, Any]] = []
+    states: list[dict[str, Any]] = []
+    refused: list[tuple[str, str, str, str]] = []  # notice, channel, decision, reason
+    for r in frame.itertuples():
+        failed = failures.get(r.row_id)
+        if failed:
+            state, reasons = "quarantined", list(failed)
+            out.quarantined += 1
+        elif out.halted:
+            state, reasons = "blocked", list(out.batch_failures)
+            out.blocked += 1
+        else:
+            state, reasons = "published", []
+            out.published += 1
+        states.append(
+            {"nid": r.notice_id, "ch": r.channel, "state": state, "reasons": json.dumps(reasons)}
+        )
+        if state != "published":
+            refused.append((r.notice_id, r.channel, state, "; ".join(reasons)))
     with engine.begin() as conn:
-        facts_by_notice = {
-            r.notice_id: json.loads(r.facts)
-            for r in conn.execute(
-                select(n.c.notice_id, n.c.facts).where(n.c.notice_id.in_(list(frame["notice_id"])))
+        conn.execute(
+            update(ob)
+            .where(
+                ob.c.run_id == run.run_id,
+                ob.c.notice_id == bindparam("nid"),
+                ob.c.channel == bindparam("ch"),
             )
-        }
-        for r in frame.itertuples():
-            failed = failures.get(r.row_id)
-            if failed:
-                state, reason = "quarantined", "; ".join(failed)
-                out.quarantined += 1
-            elif out.halted:
-                state, reason = "blocked", "; ".join(out.batch_failures)
-                out.blocked += 1
-            else:
-                out.published += 1
-                state, reason = "published", ""
-            conn.execute(
-                update(ob)
-                .where(
-                    ob.c.run_id == run.run_id,
-                    ob.c.notice_id == r.notice_id,
-                    ob.c.channel == r.channel,
-                )
-                .values(state=state, reasons=json.dumps(failed or []))
-            )
-            if state != "published":
-                facts = facts_by_notice[r.notice_id]
-                rows.append(decisions.for_notice(run.run_id, facts, r.channel, state, reason))
-        decisions.record(conn, rows)
+            .values(state=bindparam("state"), reasons=bindparam("reasons")),
+            states,
+        )
+        wanted = sorted({notice_id for notice_id, *_ in refused})
+        facts_by_notice: dict[str, Any] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            for row in conn.execute(
+                select(n.c.notice_id, n.c.facts).where(n.c.notice_id.in_(chunk))
+            ):
+                facts_by_notice[row.notice_id] = json.loads(row.facts)
+        decisions.record(
+            conn,
+            [
+                decisions.for_notice(run.run_id, facts_by_notice[nid], channel, state, reason)
+                for nid, channel, state, reason in refused
+            ],
+        )

@@ -225,6 +225,7 @@ notice_parcels = Table(
     Column("order_id", ID, primary_key=True),
     Column("shipment_id", ID, primary_key=True),
     Column("episode_id", ID, nullable=False, index=True),
+    Index("ix_notice_parcels_order_id_shipment_id", "order_id", "shipment_id"),
 )
 
 run_notices = Table(
