@@ -61,7 +61,8 @@ def run_summary(engine: Engine, run_id: str, settings: Settings) -> dict[str, An
         ("no channel", by_decision.get("no_channel", 0)),
         ("quarantined by the gate", by_decision.get("quarantined", 0)),
         ("blocked (batch halted)", by_decision.get("blocked", 0)),
-        ("deferred (dry run / replay)", by_decision.get("deferred", 0)),
+        ("escalated to a person", by_decision.get("escalated", 0)),
+        ("deferred (quiet hours, or not a sending run)", by_decision.get("deferred", 0)),
     ]
     folder = run_folder(settings.runs_dir, run_id)
     notes = [
