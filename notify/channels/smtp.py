@@ -32,6 +32,10 @@ from notify.channels.base import (
 from notify.config import SmtpSettings
 
 
+# CRLF line ends; long ids and unsubscribe links stay on one header line (RFC 5322: <= 998).
+WIRE = policy.SMTP.clone(max_line_length=998)
+
+
 def _text(reply: bytes | str) -> str:
     raw = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
     return scrub(raw, 200)
@@ -154,7 +158,7 @@ class SmtpChannel:
             self._conn = None
             raise NotAccepted(f"smtp connection lost before DATA ({type(exc).__name__})") from exc
         try:
-            _code, reply = conn.data(mail.as_bytes(policy=policy.SMTP))
+            _code, reply = conn.data(mail.as_bytes(policy=WIRE))
         except smtplib.SMTPDataError as exc:
             return self._data_refused(exc.smtp_code, exc.smtp_error)
         except (OSError, smtplib.SMTPException) as exc:

@@ -16,7 +16,7 @@ mode as its reason. In ``send`` mode each row passes, in this order:
 6. claim, rate limit, call, settle (see :mod:`notify.ledger` and
    :mod:`notify.channels.base` for how each provider answer maps).
 
-Rows can be split over shards (``outbox_id % shards``) and filtered by channel, so sends fan
+Rows can be split over shards (by send key hash, :func:`shard_of`) and filtered by channel, so sends fan
 out over mapped tasks; every shard keeps the same guarantees because the ledger, not the
 task, is the duplicate guard. Each row ends with exactly one send decision per run.
 """
@@ -162,16 +162,25 @@ def _published(
             .order_by(ob.c.outbox_id)
             .limit(PAGE)
         )
-        if shards > 1:
-            stmt = stmt.where(ob.c.outbox_id % shards == shard)
         if channel:
             stmt = stmt.where(ob.c.channel == channel)
         with engine.connect() as conn:
             page = list(conn.execute(stmt).all())
         if not page:
             return
-        yield page
         last = page[-1].outbox_id
+        mine = [r for r in page if shard_of(_key(r), shards) == shard]
+        if mine:
+            yield mine
+
+
+def _key(r: Any) -> str:
+    return ledger.send_key(r.customer_id, r.notice_id, r.channel, r.template_version)
+
+
+def shard_of(send_key: str, shards: int) -> int:
+    """The shard a send key belongs to: even spread, the same for every run."""
+    return int(send_key[:8], 16) % shards
 
 
 def _closed_since(engine: Engine, notice_ids: list[str], as_of: datetime) -> set[str]:
@@ -222,10 +231,7 @@ class _Sender:
 
     # -- one page -------------------------------------------------------------------
     def page(self, rows: list[Any]) -> list[dict[str, Any]]:
-        keys = {
-            r.outbox_id: ledger.send_key(r.customer_id, r.notice_id, r.channel, r.template_version)
-            for r in rows
-        }
+        keys = {r.outbox_id: _key(r) for r in rows}
         known = ledger.entries(self.engine, keys.values())
         self.closed = _closed_since(self.engine, [r.notice_id for r in rows], self.run.as_of)
         made = []
