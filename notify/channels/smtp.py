@@ -31,7 +31,6 @@ from notify.channels.base import (
 )
 from notify.config import SmtpSettings
 
-
 # CRLF line ends; long ids and unsubscribe links stay on one header line (RFC 5322: <= 998).
 WIRE = policy.SMTP.clone(max_line_length=998)
 

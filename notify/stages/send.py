@@ -16,9 +16,10 @@ mode as its reason. In ``send`` mode each row passes, in this order:
 6. claim, rate limit, call, settle (see :mod:`notify.ledger` and
    :mod:`notify.channels.base` for how each provider answer maps).
 
-Rows can be split over shards (by send key hash, :func:`shard_of`) and filtered by channel, so sends fan
-out over mapped tasks; every shard keeps the same guarantees because the ledger, not the
-task, is the duplicate guard. Each row ends with exactly one send decision per run.
+Rows can be split over shards (by send key hash, :func:`shard_of`) and filtered by
+channel, so sends fan out over mapped tasks; every shard keeps the same guarantees because
+the ledger, not the task, is the duplicate guard. Each row ends with exactly one send
+decision per run.
 """
 
 from __future__ import annotations

@@ -77,7 +77,7 @@ def test_dry_run_defers_everything_without_any_provider(engine):
 
 
 def test_outside_production_only_allow_listed_recipients_are_reached(engine):
-    run, seeded = seed_run(engine, "run-a", 8, channels=("email", "sms"))
+    run, _ = seed_run(engine, "run-a", 8, channels=("email", "sms"))
     policy = SendPolicy(production=False,
                         allowed_recipients=(email_of(2), "@qa.example.org", phone_of(5)))  # fmt: skip
     with SendGridStub() as sg, TwilioStub() as tw:
@@ -109,7 +109,7 @@ def test_non_production_with_production_data_makes_zero_external_sends(
     """Case 33 through the real configuration: providers configured, environment not prod."""
     from notify import pipeline
 
-    run, _ = seed_run(engine, "run-a", 5, channels=("email", "sms"))
+    seed_run(engine, "run-a", 5, channels=("email", "sms"))
     with SendGridStub() as sg, TwilioStub() as tw:
         for name, value in {
             "OASIS_DATABASE_URL": engine.url.render_as_string(hide_password=False),
@@ -256,7 +256,7 @@ def test_t7_sendgrid_429_waits_for_the_reset_and_drops_nothing(engine):
 
 
 def test_a_rate_limit_longer_than_the_run_may_wait_leaves_the_rest_pending(engine):
-    run, seeded = seed_run(engine, "run-a", 4)
+    run, _ = seed_run(engine, "run-a", 4)
     reset = int(time.time()) + 3600
     with SendGridStub() as sg:
         sg.faults = lambda rec: Fault(429, headers={"X-RateLimit-Reset": str(reset)})
@@ -301,7 +301,7 @@ def test_twilio_21211_marks_the_number_invalid(engine):
 
 
 def test_circuit_breaker_stops_calling_a_provider_that_answers_5xx(engine):
-    run, seeded = seed_run(engine, "run-a", 20)
+    run, _ = seed_run(engine, "run-a", 20)
     with SendGridStub() as sg:
         sg.faults = lambda rec: Fault(503, landed=True)
         result = send(engine, run=run, channels={"email": _sendgrid(sg)}, policy=PROD)
