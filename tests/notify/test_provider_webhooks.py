@@ -163,7 +163,7 @@ def test_statuses_only_move_forward_when_events_arrive_out_of_order(engine):
 
 
 def test_unsubscribe_bounce_and_spam_report_suppress_email_and_resubscribe_lifts(engine):
-    stub, seeded = _sent_by_sendgrid(engine, 3)
+    stub, _ = _sent_by_sendgrid(engine, 3)
     client = _client(engine)
     now = int(time.time())
     r0, r1, r2 = stub.requests
@@ -183,12 +183,12 @@ def test_unsubscribe_bounce_and_spam_report_suppress_email_and_resubscribe_lifts
 
 def test_a_sendgrid_unsubscribe_in_one_run_suppresses_email_in_the_next(engine):
     stub, seeded = _sent_by_sendgrid(engine, 2)
-    unsubscribed = [r for r in stub.requests if r.key == seeded[1].key][0]
+    unsubscribed = next(r for r in stub.requests if r.key == seeded[1].key)
     assert (
         _post_events(_client(engine), stub.events_for(unsubscribed, "unsubscribe")).status_code
         == 200
     )
-    later, fresh = seed_run(engine, "run-b", 2, template_version="tv2")  # new words: new keys
+    later, _ = seed_run(engine, "run-b", 2, template_version="tv2")  # new words: new keys
     with SendGridStub() as again:
         channel = SendGridChannel(sendgrid_settings(again.base_url), unsubscribe_url=UNSUB,
                                   unsubscribe_secret=SECRET)  # fmt: skip
@@ -255,7 +255,7 @@ def test_twilio_status_callbacks_are_verified_deduplicated_and_only_move_forward
 
 
 def test_a_callback_reconciles_an_unknown_twilio_send(engine):
-    stub, seeded = _sent_by_twilio(engine)
+    stub, _ = _sent_by_twilio(engine)
     with engine.begin() as conn:
         conn.execute(schema.send_ledger.update().values(state="unknown", provider_message_id=None))
     url, queued = _callback(stub, 0, "queued")
@@ -266,7 +266,7 @@ def test_a_callback_reconciles_an_unknown_twilio_send(engine):
 
 
 def test_a_30003_callback_schedules_one_delayed_retry(engine):
-    stub, seeded = _sent_by_twilio(engine)
+    stub, _ = _sent_by_twilio(engine)
     url, undelivered = _callback(stub, 0, "undelivered", "30003")
     assert _twilio_post(_client(engine), url, undelivered).status_code == 204
     with engine.connect() as conn:
@@ -311,7 +311,7 @@ def test_start_opts_back_in_help_answers_and_other_text_changes_nothing(engine):
 
 
 def test_a_stop_reply_in_one_run_suppresses_sms_in_the_next(engine):
-    stub, seeded = _sent_by_twilio(engine, 2)
+    _sent_by_twilio(engine, 2)
     assert _inbound(_client(engine), phone_of(0), "STOP", "SMreply1").status_code == 200
     later, _ = seed_run(engine, "run-b", 2, channels=("sms",), template_version="tv2")
     with TwilioStub() as again:
