@@ -62,6 +62,10 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     stub: StubServer
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client killed mid-connection is part of the tests, not an error to print."""
+        return
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
