@@ -253,15 +253,28 @@ def _sendgrid_suppression(ev: dict[str, Any]) -> tuple[str, bool] | None:
     return None
 
 
+def sendgrid_problem(events: Any) -> str | None:
+    """Why this is not a SendGrid event batch we can apply (checked before any is applied)."""
+    if not isinstance(events, list):
+        return "a SendGrid event webhook body is a JSON array of events"
+    for ev in events:
+        if not isinstance(ev, dict) or "event" not in ev or "timestamp" not in ev:
+            return "each SendGrid event needs 'event' and 'timestamp'"
+        if not str(ev["timestamp"]).isdigit():
+            return "a SendGrid event timestamp is epoch seconds"
+    return None
+
+
 def sendgrid_events(engine: Engine, body: bytes, *, webhook_id: int, now: datetime) -> Applied:
     """Apply a verified SendGrid Event Webhook body (a JSON array of events)."""
     events = json.loads(body)
     if not isinstance(events, list):
         raise ValueError("a SendGrid event webhook body is a JSON array of events")
+    problem = sendgrid_problem(events)
+    if problem:
+        raise ValueError(problem)
     out = Applied()
     for ev in events:
-        if not isinstance(ev, dict) or "event" not in ev or "timestamp" not in ev:
-            raise ValueError("each SendGrid event needs 'event' and 'timestamp'")
         out.events += 1
         with engine.begin() as conn:
             effect = _sendgrid_event(conn, ev, webhook_id, now)

@@ -189,11 +189,11 @@ class ProviderReceiver:
             return self._refuse("sendgrid", "events", body, error)
         except Rejected as exc:
             return self._refuse("sendgrid", "events", body, exc)
+        problem = feedback.sendgrid_problem(events)
+        if problem:
+            return self._refuse("sendgrid", "events", body, Rejected("malformed", problem, 400))
         webhook_id = self._store("sendgrid", "events", body, None)
-        try:
-            applied = feedback.sendgrid_events(self.engine, body, webhook_id=webhook_id, now=now)
-        except (ValueError, TypeError) as exc:
-            return _reject_json(Rejected("malformed", str(exc)[:200], 400))
+        applied = feedback.sendgrid_events(self.engine, body, webhook_id=webhook_id, now=now)
         log.info(
             "sendgrid events: %d received, %d new, %d duplicates",
             applied.events,

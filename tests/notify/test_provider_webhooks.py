@@ -338,3 +338,15 @@ def test_one_click_unsubscribe_suppresses_that_channel_and_a_get_changes_nothing
     forged = client.post("/unsubscribe/" + seeded[0].key + ".0123456789abcdef0123456789abcdef")
     assert forged.status_code == 404
     assert ledger.recipient_hash(email_of(0)) not in path
+
+
+@pytest.mark.parametrize("body", [b"not json", b'{"event": "delivered"}',
+                                  b'[{"event": "delivered", "timestamp": "yesterday"}]',
+                                  b'[{"event": "delivered", "timestamp": 1}, {"timestamp": 2}]'])  # fmt: skip
+def test_signed_but_malformed_event_bodies_are_refused_and_nothing_is_applied(sqlite_engine, body):
+    answer = _client(sqlite_engine).post("/webhooks/sendgrid", content=body,
+                                         headers=SIGNER.headers(body))  # fmt: skip
+    assert answer.status_code == 400 and answer.json()["reason"] == "malformed"
+    assert _count(sqlite_engine, schema.provider_events) == 0
+    w = schema.provider_webhooks
+    assert _count(sqlite_engine, w, w.c.status == "rejected") == 1
