@@ -323,6 +323,19 @@ def channel_provider(channel: str) -> str:
     raise ValueError(f"unknown channel {channel!r}: use email or sms")
 
 
+PROVIDER_POOLS = {
+    "sendgrid": "oasis_sendgrid",
+    "twilio": "oasis_twilio",
+    "smtp": "oasis_smtp",
+    "file": "default_pool",
+}
+
+
+def send_pool(channel: str) -> str:
+    """The Airflow pool of a channel's configured provider (cheap: fine at DAG parse time)."""
+    return PROVIDER_POOLS[channel_provider(channel)]
+
+
 def load_delivery_settings(base: Settings | None = None) -> DeliverySettings:
     """How messages leave (providers, limits, non-production allow-list) and come back."""
     base = base or load_settings()

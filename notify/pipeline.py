@@ -20,11 +20,11 @@ from notify.config import (
     DeliverySettings,
     Settings,
     carrier_client_settings,
-    channel_provider,
     load_delivery_settings,
     load_settings,
     sandbox_client_settings,
 )
+from notify.config import send_pool as config_send_pool
 from notify.orders import load_order_files
 from notify.runs import Run, add_summary, begin_run, get_run
 from notify.stages import compose, detect, eta, gating, ingest, messages, record, send, target
@@ -218,17 +218,14 @@ def send_shards(run_id: str, channel: str | None = None) -> list[dict[str, Any]]
     ]
 
 
-PROVIDER_POOLS = {
-    "sendgrid": "oasis_sendgrid",
-    "twilio": "oasis_twilio",
-    "smtp": "oasis_smtp",
-    "file": "default_pool",
-}
-
-
 def send_pool(channel: str) -> str:
-    """The Airflow pool for a channel's configured provider (cheap: safe at DAG parse)."""
-    return PROVIDER_POOLS[channel_provider(channel)]
+    """The Airflow pool for a channel's configured provider (``oasis_sendgrid``,
+    ``oasis_twilio``, ``oasis_smtp``; ``default_pool`` for the file channel).
+
+    At DAG parse time import it from :mod:`notify.config` (``config.send_pool``): importing
+    this module loads pandas.
+    """
+    return config_send_pool(channel)
 
 
 def record_step(run_id: str) -> dict[str, Any]:
