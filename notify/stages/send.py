@@ -332,9 +332,8 @@ class _Sender:
         )
         if not claim.won:
             self.out.already_sent += 1
-            return self.decide(
-                r, facts, "suppressed", f"ledger: already {claim.state}; not sent again"
-            )
+            held = "being sent by another worker" if claim.state == "locked" else claim.state
+            return self.decide(r, facts, "suppressed", f"ledger: already {held}; not sent again")
         message = OutboundMessage(
             key,
             r.notice_id,
@@ -363,6 +362,13 @@ class _Sender:
             self.stop(exc)
             self.out.deferred += 1
             return self.decide(r, facts, "deferred", f"provider unavailable: {exc}")
+        except Exception as exc:  # a fault we did not foresee: it may have landed
+            detail = f"unexpected {type(exc).__name__} during the {provider} call"
+            ledger.settle(self.engine, key=key, state="unknown", error=detail, worker=self.worker)
+            log.error("send run %s: %s", self.run.run_id, detail)
+            self.stop(ProviderUnavailable(detail))
+            self.out.unknown += 1
+            return self.decide(r, facts, "deferred", f"provider outcome unknown: {detail}")
         return self.settled(r, facts, key, provider, outcome)
 
     def call(self, provider: str, channel: Channel, message: OutboundMessage) -> SendOutcome:

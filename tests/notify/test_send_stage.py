@@ -435,3 +435,16 @@ def test_twilio_30006_is_not_retried_and_marks_the_number_unreachable(engine):
     assert ledger_states(engine)[seeded[0].key] == "sent" and tw.count() == 1
     assert again.sent == 0
     assert suppressions.active(engine, "sms", phone_of(0)).startswith("unreachable")
+
+
+def test_an_unforeseen_channel_fault_leaves_the_key_unknown_and_stops_the_run(engine, tmp_path):
+    from notify.channels.file import FileChannel
+
+    run, seeded = seed_run(engine, "run-a", 3)
+    not_a_folder = tmp_path / "outbox"
+    not_a_folder.write_text("a file where the outbox folder should be")
+    channel = FileChannel(not_a_folder, "updates@example.com", "Shop")
+    result = send(engine, run=run, channels={"email": channel}, policy=PROD)
+    assert result.alert and "unexpected" in result.stopped and result.unknown == 1
+    assert ledger_states(engine) == {seeded[0].key: "unknown"}
+    assert [d for _, _, d, _ in send_decisions(engine, "run-a")] == ["deferred"]
