@@ -28,10 +28,11 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-## Pipeline stages on a 100k-order world, then carrier parse throughput (tables + JSON).
+## Pipeline stages on a 100k-order world, carrier parse throughput, sends/s (tables + JSON).
 bench: venv
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.parse
+	$(BIN)/python -m bench.send
 
 ## Rewrite every golden file (carrier parses and rendered messages); review the diff.
 golden: venv golden-messages

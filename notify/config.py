@@ -139,6 +139,7 @@ def _airflow_connection(conn_id: str) -> dict[str, str] | None:
         return None
     extra = conn.extra_dejson if hasattr(conn, "extra_dejson") else {}
     fields = {"host": conn.host or "", "login": conn.login or "", "password": conn.password or ""}
+    fields["port"] = str(getattr(conn, "port", None) or "")
     fields.update({k: str(v) for k, v in extra.items()})
     return {k: v for k, v in fields.items() if v}
 
@@ -333,3 +334,214 @@ def shop_database_url() -> str | None:
         port=conn.port or None,
         database=conn.schema or None,
     ).render_as_string(hide_password=False)
+
+
+# --- Delivery: channel providers, the send run's limits, the way back -------------------
+
+
+@dataclass(frozen=True)
+class SendGridSettings:
+    api_key: str | None
+    host: str
+    from_email: str
+    from_name: str
+    asm_group_id: int | None
+    asm_groups_to_display: tuple[int, ...]
+    categories: tuple[str, ...]
+    sandbox_mode: bool
+    timeout_seconds: float
+    rate_per_second: float
+    max_rate_wait_seconds: float
+    webhook_public_key: str | None
+
+
+@dataclass(frozen=True)
+class TwilioSettings:
+    account_sid: str | None
+    auth_token: str | None
+    base_url: str
+    messaging_service_sid: str | None
+    from_number: str | None
+    status_callback_url: str | None
+    timeout_seconds: float
+    rate_per_second: float
+    retry_delay_seconds: float  # the one delayed retry after error 30003
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    security: str  # none | starttls | ssl
+    ca_file: str | None
+    timeout_seconds: float
+    rate_per_second: float
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    environment: str
+    email_provider: str  # file | smtp | sendgrid
+    sms_provider: str  # file | twilio
+    allowed_recipients: tuple[str, ...]
+    sendgrid: SendGridSettings
+    twilio: TwilioSettings
+    smtp: SmtpSettings
+    unsubscribe_url: str  # https URL with {token}: RFC 8058 one-click target
+    unsubscribe_secret: str | None
+    public_base_url: str | None  # how providers reach `oasis serve` (Twilio signs this URL)
+    webhook_max_age_seconds: float
+    send_shards: int
+    send_lease_seconds: float
+    send_max_wait_minutes: float
+    circuit_failures: int
+    reconcile_release_hours: float  # 0: unknown keys wait for provider events or a person
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
+
+    def provider_for(self, channel: str) -> str:
+        if channel == "email":
+            return self.email_provider
+        if channel == "sms":
+            return self.sms_provider
+        raise ValueError(f"unknown channel {channel!r}: use email or sms")
+
+
+EMAIL_PROVIDERS = ("file", "smtp", "sendgrid")
+SMS_PROVIDERS = ("file", "twilio")
+
+
+def _choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = _env(name, default).strip().lower()
+    if value not in allowed:
+        raise ValueError(f"{name}={value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+def _csv(raw: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (raw or "").split(",") if part.strip())
+
+
+def _first(*values: str | None) -> str | None:
+    return next((v for v in values if v), None)
+
+
+def _sendgrid_settings(base: Settings) -> SendGridSettings:
+    conn = _airflow_connection("oasis_sendgrid") or {}
+    asm = _first(os.environ.get("OASIS_SENDGRID_ASM_GROUP_ID"), conn.get("asm_group_id"))
+    return SendGridSettings(
+        api_key=_first(os.environ.get("OASIS_SENDGRID_API_KEY"), conn.get("password")),
+        host=_first(os.environ.get("OASIS_SENDGRID_HOST"), conn.get("host"))
+        or "https://api.sendgrid.com",
+        from_email=_first(os.environ.get("OASIS_SENDGRID_FROM"), conn.get("from_email"))
+        or base.sender_email,
+        from_name=base.brand_name,
+        asm_group_id=int(asm) if asm else None,
+        asm_groups_to_display=tuple(
+            int(g)
+            for g in _csv(
+                _first(
+                    os.environ.get("OASIS_SENDGRID_ASM_GROUPS_TO_DISPLAY"),
+                    conn.get("asm_groups_to_display"),
+                )
+            )
+        ),
+        categories=_csv(
+            _first(os.environ.get("OASIS_SENDGRID_CATEGORIES"), conn.get("categories"))
+            or "delivery-update"
+        ),
+        sandbox_mode=_env_bool("OASIS_SENDGRID_SANDBOX_MODE", False),
+        timeout_seconds=float(_env("OASIS_SENDGRID_TIMEOUT", "10")),
+        rate_per_second=float(_env("OASIS_SENDGRID_RATE", "50")),
+        max_rate_wait_seconds=float(_env("OASIS_SENDGRID_MAX_RATE_WAIT", "120")),
+        webhook_public_key=os.environ.get("OASIS_SENDGRID_WEBHOOK_PUBLIC_KEY") or None,
+    )
+
+
+def _twilio_settings() -> TwilioSettings:
+    conn = _airflow_connection("oasis_twilio") or {}
+    return TwilioSettings(
+        account_sid=_first(os.environ.get("OASIS_TWILIO_ACCOUNT_SID"), conn.get("login")),
+        auth_token=_first(os.environ.get("OASIS_TWILIO_AUTH_TOKEN"), conn.get("password")),
+        base_url=_first(os.environ.get("OASIS_TWILIO_BASE_URL"), conn.get("host"))
+        or "https://api.twilio.com",
+        messaging_service_sid=_first(
+            os.environ.get("OASIS_TWILIO_MESSAGING_SERVICE_SID"),
+            conn.get("messaging_service_sid"),
+        ),
+        from_number=_first(os.environ.get("OASIS_TWILIO_FROM"), conn.get("from_number")),
+        status_callback_url=_first(
+            os.environ.get("OASIS_TWILIO_STATUS_CALLBACK_URL"), conn.get("status_callback")
+        ),
+        timeout_seconds=float(_env("OASIS_TWILIO_TIMEOUT", "10")),
+        rate_per_second=float(_env("OASIS_TWILIO_RATE", "10")),
+        retry_delay_seconds=float(_env("OASIS_TWILIO_RETRY_DELAY", "1800")),
+    )
+
+
+def _smtp_settings() -> SmtpSettings:
+    conn = _airflow_connection("oasis_smtp") or {}
+    security = _choice("OASIS_SMTP_SECURITY", conn.get("security") or "starttls",
+                       ("none", "starttls", "ssl"))  # fmt: skip
+    default_port = {"none": "25", "starttls": "587", "ssl": "465"}[security]
+    return SmtpSettings(
+        host=_first(os.environ.get("OASIS_SMTP_HOST"), conn.get("host")) or "localhost",
+        port=int(_first(os.environ.get("OASIS_SMTP_PORT"), conn.get("port")) or default_port),
+        username=_first(os.environ.get("OASIS_SMTP_USERNAME"), conn.get("login")),
+        password=_first(os.environ.get("OASIS_SMTP_PASSWORD"), conn.get("password")),
+        security=security,
+        ca_file=os.environ.get("OASIS_SMTP_CA_FILE") or None,
+        timeout_seconds=float(_env("OASIS_SMTP_TIMEOUT", "30")),
+        rate_per_second=float(_env("OASIS_SMTP_RATE", "10")),
+    )
+
+
+def channel_provider(channel: str) -> str:
+    """The provider a channel uses, from the environment alone (cheap: no Connections)."""
+    if channel == "email":
+        return _choice("OASIS_EMAIL_PROVIDER", "file", EMAIL_PROVIDERS)
+    if channel == "sms":
+        return _choice("OASIS_SMS_PROVIDER", "file", SMS_PROVIDERS)
+    raise ValueError(f"unknown channel {channel!r}: use email or sms")
+
+
+PROVIDER_POOLS = {
+    "sendgrid": "oasis_sendgrid",
+    "twilio": "oasis_twilio",
+    "smtp": "oasis_smtp",
+    "file": "default_pool",
+}
+
+
+def send_pool(channel: str) -> str:
+    """The Airflow pool of a channel's configured provider (cheap: fine at DAG parse time)."""
+    return PROVIDER_POOLS[channel_provider(channel)]
+
+
+def load_delivery_settings(base: Settings | None = None) -> DeliverySettings:
+    """How messages leave (providers, limits, non-production allow-list) and come back."""
+    base = base or load_settings()
+    return DeliverySettings(
+        environment=base.environment,
+        email_provider=channel_provider("email"),
+        sms_provider=channel_provider("sms"),
+        allowed_recipients=_csv(os.environ.get("OASIS_ALLOWED_RECIPIENTS")),
+        sendgrid=_sendgrid_settings(base),
+        twilio=_twilio_settings(),
+        smtp=_smtp_settings(),
+        unsubscribe_url=_env(
+            "OASIS_UNSUBSCRIBE_URL", "https://shop.example.com/unsubscribe/{token}"
+        ),
+        unsubscribe_secret=os.environ.get("OASIS_UNSUBSCRIBE_SECRET") or None,
+        public_base_url=os.environ.get("OASIS_PUBLIC_BASE_URL") or None,
+        webhook_max_age_seconds=float(_env("OASIS_PROVIDER_WEBHOOK_MAX_AGE", "300")),
+        send_shards=max(1, int(_env("OASIS_SEND_SHARDS", "1"))),
+        send_lease_seconds=float(_env("OASIS_SEND_LEASE_SECONDS", "300")),
+        send_max_wait_minutes=float(_env("OASIS_SEND_MAX_WAIT_MINUTES", "120")),
+        circuit_failures=max(1, int(_env("OASIS_CIRCUIT_FAILURES", "5"))),
+        reconcile_release_hours=float(_env("OASIS_RECONCILE_RELEASE_HOURS", "0")),
+    )

@@ -17,8 +17,15 @@ from sqlalchemy.engine import Engine
 
 from carriers import registry
 from notify.channels.base import Channel
-from notify.channels.file import FileChannel
-from notify.config import Settings, carrier_client_settings, load_settings, sandbox_client_settings
+from notify.config import (
+    DeliverySettings,
+    Settings,
+    carrier_client_settings,
+    load_delivery_settings,
+    load_settings,
+    sandbox_client_settings,
+)
+from notify.config import send_pool as config_send_pool
 from notify.orders import load_order_files
 from notify.runs import Run, add_summary, begin_run, get_run
 from notify.stages import compose, detect, eta, gating, ingest, messages, record, send, target
@@ -195,17 +202,88 @@ def gate_step(run_id: str) -> dict[str, Any]:
     return result.to_dict()
 
 
-def channels(settings: Settings) -> dict[str, Channel]:
-    file_channel = FileChannel(settings.outbox_dir, settings.sender_email, settings.brand_name)
-    return {"email": file_channel, "sms": file_channel}
+def channels(
+    settings: Settings, delivery: DeliverySettings | None = None, only: str | None = None
+) -> dict[str, Channel]:
+    """The configured channel per message kind (OASIS_EMAIL_PROVIDER / OASIS_SMS_PROVIDER)."""
+    from notify.channels.providers import build_channels
+
+    return build_channels(settings, delivery or load_delivery_settings(settings), only)
 
 
-def send_step(run_id: str) -> dict[str, Any]:
+class SendHalted(RuntimeError):
+    """The send task stopped early (credentials refused, provider down, rate limited):
+    what was not sent is kept pending; the failed task is the alert."""
+
+
+def send_step(
+    run_id: str, shard: int = 0, shards: int = 1, channel: str | None = None
+) -> dict[str, Any]:
+    """Send one shard of a run's published messages (all of them with the defaults).
+
+    Raises :class:`SendHalted` after recording its numbers when the run could not finish.
+    """
     settings, engine = _store()
+    delivery = load_delivery_settings(settings)
     run = get_run(engine, run_id)
-    result = send.send(engine, run=run, channels=channels(settings)).to_dict()
-    add_summary(engine, run_id, "send", result)
+    result = send.send(
+        engine,
+        run=run,
+        channels=channels(settings, delivery, channel) if run.sends else {},
+        policy=send.SendPolicy.from_settings(delivery),
+        shard=shard,
+        shards=shards,
+        channel=channel,
+    ).to_dict()
+    label = "all" if shards == 1 and channel is None else f"{channel or 'all'}:{shard}/{shards}"
+    send.add_send_summary(engine, run_id, label, result)
+    if result["stopped"]:
+        raise SendHalted(f"run {run_id} send {label}: {result['stopped']}")
     return result
+
+
+def send_shards(run_id: str, channel: str | None = None) -> list[dict[str, Any]]:
+    """Keyword arguments for each mapped send task of a run (``send_step(**kwargs)``).
+
+    One entry per (channel with published messages, shard), ``OASIS_SEND_SHARDS`` shards per
+    channel; never empty (a run with nothing published still gets one task, which records
+    nothing), so a mapped task always has at least one instance.
+    """
+    from sqlalchemy import select
+
+    from notify.store import schema
+
+    settings, engine = _store()
+    shards = load_delivery_settings(settings).send_shards
+    ob = schema.outbox
+    if channel:
+        kinds = [channel]
+    else:
+        with engine.connect() as conn:
+            kinds = sorted(
+                conn.execute(
+                    select(ob.c.channel)
+                    .where(ob.c.run_id == run_id, ob.c.state == "published")
+                    .distinct()
+                ).scalars()
+            )
+    if not kinds:
+        return [{"run_id": run_id, "shard": 0, "shards": 1, "channel": None}]
+    return [
+        {"run_id": run_id, "shard": i, "shards": shards, "channel": kind}
+        for kind in kinds
+        for i in range(shards)
+    ]
+
+
+def send_pool(channel: str) -> str:
+    """The Airflow pool for a channel's configured provider (``oasis_sendgrid``,
+    ``oasis_twilio``, ``oasis_smtp``; ``default_pool`` for the file channel).
+
+    At DAG parse time import it from :mod:`notify.config` (``config.send_pool``): importing
+    this module loads pandas.
+    """
+    return config_send_pool(channel)
 
 
 def record_step(run_id: str) -> dict[str, Any]:

@@ -1,5 +1,8 @@
 """Webhook receiver for the aggregator feeds (EasyPost, AfterShip): a small Starlette app.
 
+The same app receives delivery feedback from SendGrid and Twilio and one-click
+unsubscribes; those endpoints are described in :mod:`notify.provider_webhooks`.
+
 Endpoints:
 
 * ``POST /webhooks/easypost`` and ``POST /webhooks/aftership``: one carrier webhook delivery;
@@ -41,7 +44,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 import uvicorn
 from sqlalchemy import delete, text
@@ -55,6 +58,7 @@ from starlette.routing import Route
 from carriers.aftership import webhook as aftership_webhook
 from carriers.easypost import webhook as easypost_webhook
 from carriers.webhooks import DEFAULT_MAX_AGE, RejectReason, WebhookRejected
+from notify.provider_webhooks import ProviderReceiver, ProviderWebhookConfig
 from notify.stages.ingest import _store_raw, ingest_payload
 from notify.store import open_store, schema
 
@@ -228,11 +232,15 @@ def create_app(
     max_age: timedelta = DEFAULT_MAX_AGE,
     clock: Callable[[], datetime] | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    providers: ProviderWebhookConfig | None = None,
+    production: bool = False,
 ) -> Starlette:
     """The webhook app on the store at ``database_url`` (migrated on open).
 
     ``secrets`` maps a feed name ("easypost", "aftership") to its webhook secret; a missing
     or empty one makes that feed answer 503. ``clock`` returns aware "now" (default: UTC).
+    ``providers`` configures the SendGrid / Twilio / unsubscribe endpoints
+    (:mod:`notify.provider_webhooks`); unconfigured ones answer 503.
     """
     engine = open_store(database_url)
     routes = [
@@ -250,14 +258,42 @@ def create_app(
         )
         for feed in FEEDS
     ]
+    routes.extend(
+        ProviderReceiver(
+            engine=engine,
+            config=providers or ProviderWebhookConfig(),
+            clock=clock or _utc_now,
+            max_body_bytes=max_body_bytes,
+            production=production,
+        ).routes()
+    )
     routes.append(Route("/healthz", _healthz(engine), methods=["GET"]))
     return Starlette(routes=routes)
+
+
+def provider_webhook_config(settings: Any) -> ProviderWebhookConfig:
+    """SendGrid / Twilio / unsubscribe endpoint settings from the configuration."""
+    from notify.config import load_delivery_settings
+
+    delivery = load_delivery_settings(settings)
+    return ProviderWebhookConfig(
+        sendgrid_public_key=delivery.sendgrid.webhook_public_key,
+        twilio_auth_token=delivery.twilio.auth_token,
+        public_base_url=delivery.public_base_url,
+        max_age=timedelta(seconds=delivery.webhook_max_age_seconds),
+        unsubscribe_secret=delivery.unsubscribe_secret,
+        help_text=f"{settings.brand_name} delivery updates. Help: {settings.support_contact}. "
+        "Reply STOP to opt out.",
+        twilio_retry_delay=timedelta(seconds=delivery.twilio.retry_delay_seconds),
+    )
 
 
 def build_server(argv: Sequence[str] | None = None) -> uvicorn.Server:
     """The uvicorn server ``oasis serve`` runs: store and secrets from the configuration."""
     parser = argparse.ArgumentParser(
-        prog="oasis serve", description="receive EasyPost and AfterShip tracking webhooks"
+        prog="oasis serve",
+        description="receive tracking webhooks (EasyPost, AfterShip) and delivery feedback "
+        "(SendGrid events, Twilio status and replies, one-click unsubscribes)",
     )
     parser.add_argument("--host", default=DEFAULT_HOST, help=f"default {DEFAULT_HOST}")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
@@ -266,7 +302,13 @@ def build_server(argv: Sequence[str] | None = None) -> uvicorn.Server:
     from notify.config import load_settings, webhook_secrets
 
     secrets = webhook_secrets()
-    app = create_app(database_url=load_settings().database_url, secrets=secrets)
+    settings = load_settings()
+    app = create_app(
+        database_url=settings.database_url,
+        secrets=secrets,
+        providers=provider_webhook_config(settings),
+        production=settings.environment == "production",
+    )
     missing = [feed.setting for feed in FEEDS if not secrets.get(feed.name)]
     if missing:
         log.warning("webhooks answer 503 until these are set: %s", ", ".join(missing))

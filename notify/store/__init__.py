@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy.engine import Engine
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 _engines: dict[str, Engine] = {}
+_migrating = threading.Lock()  # Alembic's command API keeps module-level state
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -45,7 +47,7 @@ def migrate(engine: Engine) -> None:
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
+    with _migrating, engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "heads")
 

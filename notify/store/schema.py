@@ -293,6 +293,73 @@ send_ledger = Table(
     Column("message_path", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("worker", String(200)),  # host:pid:start of the process holding the claim
+    Column("not_before", UTCDateTime),  # a pending key may not be claimed before this
+    Column("retries", Integer),  # delayed retries after a confirmed delivery failure
+)
+
+# Delivery feedback (migration 0005): what providers tell us after the send.
+
+suppressions = Table(
+    "suppressions",
+    metadata,
+    Column("channel", String(20), primary_key=True),
+    Column("recipient_hash", String(64), primary_key=True),  # never the address itself
+    # opt_out | unsubscribe | bounce | spam_report | invalid_number | unreachable
+    Column("kind", String(30), primary_key=True),
+    Column("active", Boolean, nullable=False),
+    Column("source", String(40), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("changed_at", UTCDateTime, nullable=False),  # the event's own time: later wins
+    Column("recorded_at", UTCDateTime, nullable=False),
+)
+
+provider_webhooks = Table(
+    "provider_webhooks",
+    metadata,
+    Column("webhook_id", Integer, primary_key=True, autoincrement=True),
+    Column("provider", String(20), nullable=False),  # sendgrid | twilio | oasis
+    Column("endpoint", String(40), nullable=False),  # events | status | inbound | unsubscribe
+    Column("sha256", String(64), nullable=False),
+    Column("body", LargeBinary, nullable=False),  # exactly as received
+    Column("status", String(20), nullable=False),  # accepted | rejected
+    Column("reason", Text),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("last_received_at", UTCDateTime, nullable=False),
+    Column("times_received", Integer, nullable=False),
+    UniqueConstraint("provider", "endpoint", "sha256", "status"),
+)
+
+provider_events = Table(
+    "provider_events",
+    metadata,
+    Column("event_id", Integer, primary_key=True, autoincrement=True),
+    Column("provider", String(20), nullable=False),
+    Column("dedupe_key", String(64), nullable=False, unique=True),  # message, event, time
+    Column("provider_event_id", String(120)),  # sg_event_id: may change across retries
+    Column("message_id", String(120)),
+    Column("send_key", String(64), index=True),
+    Column("event", String(40), nullable=False),
+    Column("error_code", String(20)),
+    Column("recipient_hash", String(64)),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("webhook_id", Integer, ForeignKey("provider_webhooks.webhook_id")),
+    Column("effect", Text, nullable=False),  # what this event changed, or why nothing
+    UniqueConstraint("provider", "provider_event_id"),
+)
+
+message_status = Table(
+    "message_status",
+    metadata,
+    Column("send_key", String(64), primary_key=True),
+    Column("provider", String(20), nullable=False),
+    Column("provider_message_id", Text),
+    Column("status", String(30), nullable=False),
+    Column("rank", Integer, nullable=False),  # statuses only move to a higher rank
+    Column("error_code", String(20)),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
 )
 
 shipment_labels = Table(

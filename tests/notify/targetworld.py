@@ -135,8 +135,10 @@ def eta(engine: Engine, run_id: str, eid: str, latest: str | None, earliest: str
 
 
 def begin(engine: Engine, run_id: str, as_of: datetime = AS_OF) -> None:
+    # started_at is the wall clock, as for a real run (sends expire by it); as_of is world time.
     with engine.begin() as conn:
-        upsert(conn, schema.runs, [{"run_id": run_id, "as_of": as_of, "started_at": as_of,
+        upsert(conn, schema.runs, [{"run_id": run_id, "as_of": as_of,
+               "started_at": datetime.now(UTC),
                "mode": "send", "status": "running", "params": "{}", "summary": "{}"}],
                ["run_id"])  # fmt: skip
 
