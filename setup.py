@@ -54,6 +54,12 @@ setup(
             "types-requests",
             "aiosmtpd",
         ],
+        # Scale-out: Airflow's CeleryExecutor with a Redis broker (docs/deploy.md).
+        "celery": [
+            "apache-airflow-providers-celery",
+            "celery[redis]",
+            "redis",
+        ],
     },
     entry_points={"console_scripts": ["oasis=notify.cli:main"]},
 )
