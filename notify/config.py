@@ -48,6 +48,8 @@ class Settings:
     sender_email: str = "updates@example.com"
     templates_dir: Path = Path(__file__).resolve().parent.parent / "templates"
     default_locale: str = "en-US"
+    alert_webhook_url: str | None = None  # ops alerts: JSON POST (Slack/Teams-style "text")
+    alert_emails: tuple[str, ...] = ()  # ops alerts through Airflow's email backend
 
     @property
     def runs_dir(self) -> Path:
@@ -82,6 +84,10 @@ def load_settings() -> Settings:
             _env("OASIS_TEMPLATES_DIR", str(Path(__file__).resolve().parent.parent / "templates"))
         ).resolve(),
         default_locale=_env("OASIS_DEFAULT_LOCALE", "en-US"),
+        alert_webhook_url=_env("OASIS_ALERT_WEBHOOK_URL", "") or None,
+        alert_emails=tuple(
+            e.strip() for e in _env("OASIS_ALERT_EMAILS", "").split(",") if e.strip()
+        ),
     )
 
 
