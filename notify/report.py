@@ -54,7 +54,7 @@ def gather(engine: Engine, run: Run, status: str) -> dict[str, Any]:
         widths = Counter(_width(e, la) for e, la in windows)
     decided: dict[str, dict[str, int]] = {}
     for decision, channel, n in by_decision:
-        decided.setdefault(decision, {})[channel or "none"] = int(n)
+        decided.setdefault(decision, {})[channel or "no channel"] = int(n)
     approval = approvals.get(engine, run.run_id)
     return {
         "run_id": run.run_id,
@@ -102,6 +102,7 @@ def plots(data: dict[str, Any]) -> dict[str, str]:
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     out: dict[str, str] = {}
     charts = (
@@ -113,6 +114,8 @@ def plots(data: dict[str, Any]) -> dict[str, str]:
     for title, draw in charts:
         fig, ax = plt.subplots(figsize=(6.4, 3.2))
         try:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
             draw(ax, data)
             ax.set_title(title)
             out[title] = _png(fig)
