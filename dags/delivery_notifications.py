@@ -228,11 +228,14 @@ with DAG(
         oasis_run = stage_task(name, doc, **options)(oasis_run)
     gated = oasis_run
 
-    @task.branch(doc_md="Halted batch: ask a person (`approve_batch`); else go on to release.")
+    @task.branch(
+        doc_md="A halted batch that would send waits for a person (`approve_batch`); anything "
+        "else goes on to release (a halted dry run or replay only records the halt)."
+    )
     def needs_approval(oasis_run: str) -> str:
         from notify import pipeline
 
-        return "approve_batch" if pipeline.gate_halted(oasis_run) else "batch_passed"
+        return "approve_batch" if pipeline.needs_approval(oasis_run) else "batch_passed"
 
     approve_batch = HITLOperator(
         task_id="approve_batch",
@@ -263,7 +266,8 @@ with DAG(
         return oasis_run
 
     batch_passed = EmptyOperator(
-        task_id="batch_passed", doc_md="The gate did not halt the batch: no approval needed."
+        task_id="batch_passed",
+        doc_md="No approval needed: the gate passed the batch, or the run sends nothing.",
     )
     decided = record_decision(gated)
     branch = needs_approval(gated)

@@ -26,7 +26,7 @@ from sqlalchemy import and_, delete, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from notify.runs import add_summary
+from notify.runs import add_summary, get_run
 from notify.store import schema
 from notify.store.types import as_utc
 
@@ -85,9 +85,18 @@ def _gate_summary(conn: Connection, run_id: str) -> dict[str, Any]:
 
 
 def is_halted(engine: Engine, run_id: str) -> bool:
-    """Whether the gate halted this run's batch (so it waits for a decision)."""
+    """Whether the gate halted this run's batch."""
     with engine.connect() as conn:
         return bool(_gate_summary(conn, run_id).get("halted"))
+
+
+def needs_decision(engine: Engine, run_id: str) -> bool:
+    """Whether a person must decide: the batch halted and the run would send.
+
+    A dry run or a replay (every backfill, by default) sends nothing whatever the decision,
+    so its halt is recorded (blocked rows, the report) without waiting for anyone.
+    """
+    return is_halted(engine, run_id) and get_run(engine, run_id).sends
 
 
 def approve(engine: Engine, run_id: str, *, decided_by: str, reason: str) -> Approval:

@@ -179,12 +179,12 @@ def release_step(run_id: str) -> dict[str, Any]:
     return result
 
 
-def gate_halted(run_id: str) -> bool:
-    """Whether the gate halted this run's batch (it then waits for a person's decision)."""
+def needs_approval(run_id: str) -> bool:
+    """Whether the gate halted this run's batch and the run would send: a person decides."""
     from notify import approvals
 
     _, engine = _store()
-    return approvals.is_halted(engine, run_id)
+    return approvals.needs_decision(engine, run_id)
 
 
 def approval_review(run_id: str) -> str:

@@ -54,17 +54,19 @@ def horizon(conn: Connection, run: Run) -> datetime:
 
 
 def _newer_view(conn: Connection, run: Run) -> str | None:
-    """The newest run after this one (in world time) that listed the open episodes."""
-    t = schema.runs
-    rows = conn.execute(
-        select(t.c.run_id, t.c.summary)
-        .where(t.c.as_of > run.as_of, t.c.status != "failed")
+    """The newest run after this one (in world time) that listed open delay episodes.
+
+    A later run that listed none (it had no tracking to look at) says nothing about them.
+    """
+    t, p = schema.runs, schema.eta_predictions
+    listed = select(p.c.run_id).where(p.c.run_id == t.c.run_id).exists()
+    newest = conn.execute(
+        select(t.c.run_id)
+        .where(t.c.as_of > run.as_of, t.c.status != "failed", listed)
         .order_by(t.c.as_of.desc())
-    ).all()
-    for row in rows:
-        if "eta" in json.loads(row.summary):
-            return str(row.run_id)
-    return None
+        .limit(1)
+    ).scalar()
+    return str(newest) if newest is not None else None
 
 
 def _published(run_id: str) -> Any:

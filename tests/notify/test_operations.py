@@ -206,7 +206,7 @@ def test_channels_not_chosen_are_withheld_not_sent(store, world):
 
 def test_approving_a_halted_batch_sends_what_passed_the_row_checks(store, world):
     run("halt", world, world.demo_as_of, UP_TO_GATE, max_notices=1)
-    assert pipeline.gate_halted("halt")
+    assert pipeline.needs_approval("halt")
     states = _outbox_states(store, "halt")
     blocked, quarantined = states["blocked"], states.get("quarantined", 0)
     assert blocked > 1 and "published" not in states
@@ -262,7 +262,7 @@ def test_rejecting_keeps_the_batch_blocked_and_says_who_and_why(store, world):
 
 def test_only_a_halted_batch_takes_a_decision_and_it_needs_a_who_and_a_why(store, world):
     run("fine", world, world.demo_as_of, UP_TO_GATE)
-    assert not pipeline.gate_halted("fine")
+    assert not pipeline.needs_approval("fine")
     with pytest.raises(approvals.ApprovalError, match="not halted"):
         approvals.approve(store, "fine", decided_by="ops", reason="why not")
     with pytest.raises(approvals.ApprovalError, match="reason is empty"):
@@ -279,6 +279,22 @@ def test_no_answer_before_the_timeout_rejects(sqlite_engine, world, tmp_path, mo
     decided = approvals.from_hitl(sqlite_engine, "silent", timed_out)
     assert decided is not None and decided.decision == "reject"
     assert decided.decided_by.startswith("nobody") and decided.reason == "timed out"
+
+
+def test_a_halted_replay_records_the_halt_and_waits_for_nobody(
+    sqlite_engine, world, tmp_path, monkeypatch
+):
+    use_store(monkeypatch, sqlite_engine, tmp_path / "home")
+    run("bf-halt", world, world.demo_as_of, ALL, run_type="backfill", max_notices=1)
+    assert approvals.is_halted(sqlite_engine, "bf-halt")
+    assert not pipeline.needs_approval("bf-halt")
+    rows = _decisions(sqlite_engine, "bf-halt")
+    assert _count(rows, "blocked") > 0 and _count(rows, "sent") == 0
+    with sqlite_engine.connect() as conn:
+        status = conn.execute(
+            select(schema.runs.c.status).where(schema.runs.c.run_id == "bf-halt")
+        ).scalar_one()
+    assert status == "halted"
 
 
 def test_oasis_approve_and_report_from_the_command_line(
