@@ -58,7 +58,7 @@ class Settings:
 
 def load_settings() -> Settings:
     home = Path(_env("OASIS_HOME", ".oasis")).resolve()
-    default_db = f"sqlite:///{home / 'oasis.db'}"
+    default_db = _store_connection_url() or f"sqlite:///{home / 'oasis.db'}"
     base_urls = json.loads(_env("OASIS_CARRIER_BASE_URLS", "{}"))
     return Settings(
         home=home,
@@ -133,6 +133,32 @@ def _airflow_connection(conn_id: str) -> dict[str, str] | None:
     fields = {"host": conn.host or "", "login": conn.login or "", "password": conn.password or ""}
     fields.update({k: str(v) for k, v in extra.items()})
     return {k: v for k, v in fields.items() if v}
+
+
+def _store_connection_url() -> str | None:
+    """The store from an Airflow Connection ``oasis_store`` (type postgres: host, port,
+    schema = database, login, password), used when ``OASIS_DATABASE_URL`` is not set."""
+    if "AIRFLOW_CONN_OASIS_STORE" not in os.environ and not _env_bool(
+        "OASIS_USE_AIRFLOW_CONNECTIONS", False
+    ):
+        return None
+    try:
+        from airflow.sdk import Connection
+
+        conn = Connection.get("oasis_store")
+    except Exception:  # any lookup failure means "not configured here"
+        return None
+    from sqlalchemy.engine import URL
+
+    url = URL.create(
+        "postgresql+psycopg2",
+        username=conn.login or None,
+        password=conn.password or None,
+        host=conn.host or None,
+        port=conn.port or None,
+        database=conn.schema or None,
+    )
+    return url.render_as_string(hide_password=False)
 
 
 def sandbox_client_settings(base_url: str) -> ClientSettings:

@@ -30,6 +30,12 @@ BIN = Path(sys.executable).parent
 T = TypeVar("T")
 
 
+def worker_hostname() -> str:
+    """``[core] hostname_callable`` for several workers on one machine: tells them apart in
+    each task instance's ``hostname`` (set ``OASIS_RIG_WORKER`` per worker)."""
+    return f"{socket.gethostname()}/{os.environ.get('OASIS_RIG_WORKER', 'main')}"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
