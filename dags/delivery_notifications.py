@@ -29,8 +29,8 @@ interval). *Dry run* renders and gates but sends nothing; *Replay only* records 
 only. *Send channels*, *Carriers*, *Maximum notices* (above it the batch halts for approval)
 and a *Reason* for a manual run, kept in its report.
 
-**Backfills** (UI backfill dialog, `airflow backfill create`, `POST /api/v2/backfills`) are
-**replay only**: they record what would have been decided and send nothing. Only
+**Backfills** (UI backfill dialog, `airflow backfill create`, `POST /api/v2/backfills`; one
+active run at a time) are **replay only**: they record what would have been decided and send nothing. Only
 `backfill_may_send: true` in the backfill's conf lets one send, and even then nothing whose
 news went stale (delivered since, episode closed, ETA passed) leaves.
 
@@ -244,8 +244,10 @@ with DAG(
         options=["Approve", "Reject"],
         defaults=["Reject"],
         params={
-            "reason": Param(
-                type="string",
+            # Not "reason": task params share the run's conf, where "reason" is the run's.
+            "decision_reason": Param(
+                None,
+                type=["null", "string"],
                 minLength=3,
                 title="Reason",
                 description="Why you approve or reject (kept with the decision).",

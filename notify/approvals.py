@@ -34,6 +34,7 @@ APPROVE = "approve"
 REJECT = "reject"
 HITL_APPROVE = "Approve"  # the options of the Airflow task
 HITL_REJECT = "Reject"
+HITL_REASON = "decision_reason"  # the approval task's form field
 
 
 class ApprovalError(ValueError):
@@ -179,7 +180,7 @@ def from_hitl(engine: Engine, run_id: str, response: dict[str, Any] | None) -> A
     """Record the answer of the Airflow human-in-the-loop task (its XCom), if there is one.
 
     ``response`` has ``chosen_options`` (``Approve`` or ``Reject``), ``params_input``
-    (``reason``) and ``responded_by_user`` (``id``, ``name``; empty when the task timed out and
+    (``decision_reason``) and ``responded_by_user`` (``id``, ``name``; empty when the task timed out and
     took its default). ``None`` (no answer: a local ``dag.test`` run) records nothing and the
     rows stay blocked until someone runs ``oasis approve`` or ``oasis reject``.
     """
@@ -190,7 +191,7 @@ def from_hitl(engine: Engine, run_id: str, response: dict[str, Any] | None) -> A
         raise ApprovalError(f"the approval task answered {chosen!r}; expected Approve or Reject")
     user = response.get("responded_by_user") or {}
     who = f"{user.get('name') or user.get('id')} (Airflow user {user.get('id')})" if user else ""
-    reason = str((response.get("params_input") or {}).get("reason") or "").strip()
+    reason = str((response.get("params_input") or {}).get(HITL_REASON) or "").strip()
     if not who:
         who, reason = "nobody (no answer before the timeout)", reason or "timed out"
     decide = approve if chosen == [HITL_APPROVE] else reject

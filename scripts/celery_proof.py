@@ -9,7 +9,7 @@ carrier sandbox:
 1. a send run at the world's demo moment;
 2. the same moment again (a second run: everything is already in the ledger);
 3. the first run's send task cleared and run again (what a retry or a zombie does);
-4. a backfill of 3 hourly intervals allowed to send (``backfill_may_send``), 3 runs at once.
+4. a backfill of 3 hourly intervals allowed to send (``backfill_may_send``), one run at a time.
 
 Then it counts, independently of how many send tasks the DAG has: send-ledger keys, sent
 decisions and message files written. A duplicate is a second file or a second ``sent``
@@ -34,7 +34,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy import case, create_engine, func, select, text  # noqa: E402
 
 from tests.airflow_rig import AirflowRig, Rest, free_port  # noqa: E402
 
@@ -72,6 +72,15 @@ def start_airflow(root: Path, broker: str, workers: int) -> AirflowRig:
         },
     )
     rig.migrate()
+    try:
+        _start_processes(rig, workers)
+    except BaseException:
+        rig.stop()
+        raise
+    return rig
+
+
+def _start_processes(rig: AirflowRig, workers: int) -> None:
     rig.start("api-server", ["api-server"])
     rig.start("scheduler", ["scheduler"])
     rig.start("dag-processor", ["dag-processor"])
@@ -88,7 +97,6 @@ def start_airflow(root: Path, broker: str, workers: int) -> AirflowRig:
             },
         )
     rig.wait_healthy(["metadatabase", "scheduler", "dag_processor"])
-    return rig
 
 
 def drive(rest: Rest, conf: dict[str, Any], as_of: Any) -> list[str]:
@@ -114,12 +122,28 @@ def drive(rest: Rest, conf: dict[str, Any], as_of: Any) -> list[str]:
         (as_of - timedelta(hours=3)).isoformat(),
         (as_of - timedelta(hours=1)).isoformat(),
         dag_run_conf={**conf, "backfill_may_send": True},
-        max_active_runs=3,
+        max_active_runs=1,
     )
     backfill = [r["dag_run_id"] for r in rest.runs(DAG, run_type="backfill")]
     for run_id in backfill:
-        print(f"  {run_id}: {rest.wait_run(DAG, run_id, timeout=1800)}")
+        print(f"  {run_id}: {finish(rest, run_id)}")
     return ["proof_send", "proof_again", *backfill]
+
+
+def finish(rest: Rest, run_id: str, timeout: float = 1800) -> str:
+    """Wait for a run; if its gate halted the batch, approve it as ops would (REST HITL)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = str(rest.run(DAG, run_id)["state"])
+        if state in ("success", "failed"):
+            return state
+        ti = rest.get(f"/dags/{DAG}/dagRuns/{run_id}/taskInstances/approve_batch")
+        if ti["state"] == "awaiting_input":
+            why = {"decision_reason": "celery proof: approve the backfill's halted batch"}
+            rest.respond(DAG, run_id, "approve_batch", ["Approve"], why)
+            print(f"  {run_id}: the gate halted it; approved through the REST HITL endpoint")
+        time.sleep(3)
+    raise TimeoutError(f"run {run_id} did not finish in {timeout:.0f} s")
 
 
 def count(store_url: str, outbox: Path) -> dict[str, Any]:
@@ -135,18 +159,23 @@ def count(store_url: str, outbox: Path) -> dict[str, Any]:
             conn.execute(select(ledger.c.message_path).where(ledger.c.state == "sent")).scalars()
         )
         sent = conn.execute(select(d.c.notice_id, d.c.channel).where(d.c.decision == "sent")).all()
-        per_run = dict(
-            conn.execute(
-                select(d.c.run_id, func.count()).where(d.c.decision == "sent").group_by(d.c.run_id)
-            ).all()
+        per_run: dict[str, dict[str, int]] = {}
+        outcome = case(
+            (d.c.reason.like("ledger: already%"), "already sent (ledger)"),
+            (d.c.reason.like("stale:%"), "stale (expired)"),
+            else_=d.c.decision,
         )
+        for run_id, what, n in conn.execute(
+            select(d.c.run_id, outcome, func.count()).group_by(d.c.run_id, outcome)
+        ):
+            per_run.setdefault(run_id, {})[what] = n
     files = [p for p in outbox.rglob("*") if p.is_file()]
     sent_keys = Counter((n, c) for n, c in sent)
     return {
         "ledger_keys": sum(states.values()),
         "ledger_states": states,
         "sent_decisions": len(sent),
-        "sent_decisions_per_run": per_run,
+        "decisions_per_run": per_run,
         "message_files": len(files),
         "files_not_in_ledger": len([p for p in files if str(p) not in paths]),
         "keys_sent_twice": sum(1 for v in sent_keys.values() if v > 1),

@@ -10,6 +10,7 @@ operator's tooling would make).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -34,6 +35,19 @@ def worker_hostname() -> str:
     """``[core] hostname_callable`` for several workers on one machine: tells them apart in
     each task instance's ``hostname`` (set ``OASIS_RIG_WORKER`` per worker)."""
     return f"{socket.gethostname()}/{os.environ.get('OASIS_RIG_WORKER', 'main')}"
+
+
+def _signal_group(group: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, sig)
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def free_port() -> int:
@@ -152,16 +166,18 @@ class AirflowRig:
         wait_for("a healthy Airflow (" + ", ".join(wanted) + ")", healthy, timeout)
 
     def stop(self) -> None:
-        for _, process in reversed(self.processes):
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
+        """SIGTERM every process group we started, then SIGKILL whatever is left of them
+        (Airflow's processes start children of their own in the same group)."""
+        groups = [process.pid for _, process in self.processes]
+        for group in reversed(groups):
+            _signal_group(group, signal.SIGTERM)
         deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any(_group_alive(g) for g in groups):
+            time.sleep(0.5)
+        for group in groups:
+            _signal_group(group, signal.SIGKILL)
         for _, process in self.processes:
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+            process.wait(timeout=10)
         self.processes.clear()
 
     def rest(self) -> Rest:

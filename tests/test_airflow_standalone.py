@@ -120,7 +120,7 @@ def test_a_backfill_over_three_hours_is_replay_only_and_sends_nothing(airflow):
         (end - timedelta(hours=3)).isoformat(),
         (end - timedelta(hours=1)).isoformat(),
         dag_run_conf=airflow["conf"],
-        max_active_runs=3,
+        max_active_runs=1,
     )
     runs = rest.runs(DAG, run_type="backfill")
     assert len(runs) == 3, [r["dag_run_id"] for r in runs]
@@ -161,7 +161,8 @@ def test_a_halted_batch_is_approved_through_the_rest_hitl_endpoint_then_sent(air
                      schema.outbox.c.state == "blocked")  # fmt: skip
     assert blocked > 1
     started = time.monotonic()
-    rest.respond(DAG, "e2e_halt", "approve_batch", ["Approve"], {"reason": "expected volume"})
+    reason = {"decision_reason": "expected volume"}
+    rest.respond(DAG, "e2e_halt", "approve_batch", ["Approve"], reason)
     assert rest.wait_run(DAG, "e2e_halt") == "success"
     TIMINGS["approval to success"] = time.monotonic() - started
 

@@ -41,7 +41,7 @@ def test_a_halted_batch_waits_for_a_person_and_a_passed_one_goes_straight_on(dag
     approval = dag.get_task("approve_batch")
     assert isinstance(approval, HITLOperator)
     assert approval.options == ["Approve", "Reject"] and approval.defaults == ["Reject"]
-    assert "reason" in approval.params and approval.response_timeout
+    assert "decision_reason" in approval.params and approval.response_timeout
     assert dag.get_task("needs_approval").downstream_task_ids == {"approve_batch", "batch_passed"}
     assert dag.get_task("approve_batch").downstream_task_ids == {"record_decision"}
     release = dag.get_task("release")

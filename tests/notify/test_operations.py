@@ -21,13 +21,13 @@ pytestmark = pytest.mark.slow
 ALL = UP_TO_GATE + AFTER_GATE
 APPROVE = {
     "chosen_options": ["Approve"],
-    "params_input": {"reason": "storm week: volume expected"},
+    "params_input": {"decision_reason": "storm week: volume expected"},
     "responded_by_user": {"id": "ops-1", "name": "Ops One"},
     "responded_at": datetime(2025, 11, 20, 5, tzinfo=UTC),
 }
 REJECT = {
     "chosen_options": ["Reject"],
-    "params_input": {"reason": "volume looks wrong"},
+    "params_input": {"decision_reason": "volume looks wrong"},
     "responded_by_user": {"id": "ops-2", "name": "Ops Two"},
     "responded_at": datetime(2025, 11, 20, 5, tzinfo=UTC),
 }
@@ -111,6 +111,25 @@ def test_a_backfill_run_records_decisions_and_a_report_and_sends_nothing(store, 
     report = json.loads((run_folder(load_settings().runs_dir, "bf") / "report.json").read_text())
     assert report["mode"] == "replay" and report["run_type"] == "backfill"
     assert report["decisions"]["deferred"] == _count(rows, "deferred")
+
+
+def test_a_week_of_backfill_runs_records_decisions_and_reports_and_sends_nothing(
+    sqlite_engine, world, tmp_path, monkeypatch
+):
+    """Seven moments a day apart, each as a backfill run would make it."""
+    use_store(monkeypatch, sqlite_engine, tmp_path / "home")
+    start = later(world.demo_as_of, days=-3)
+    runs = [f"week-{day}" for day in range(7)]
+    for day, run_id in enumerate(runs):
+        run(run_id, world, later(start, days=day), ALL, run_type="backfill")
+    reports = [json.loads((run_folder(load_settings().runs_dir, r) / "report.json").read_text())
+               for r in runs]  # fmt: skip
+    assert {r["mode"] for r in reports} == {"replay"}
+    assert all(r["decisions"] for r in reports), "every day of the week has decisions"
+    assert sum(r["decisions"].get("deferred", 0) for r in reports) > 0
+    assert not any(r["decisions"].get("sent") for r in reports)
+    assert _ledger(sqlite_engine) == 0
+    assert all((run_folder(load_settings().runs_dir, r) / "report.html").exists() for r in runs)
 
 
 # --- stale news --------------------------------------------------------------------------
