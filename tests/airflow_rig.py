@@ -171,7 +171,7 @@ class AirflowRig:
         groups = [process.pid for _, process in self.processes]
         for group in reversed(groups):
             _signal_group(group, signal.SIGTERM)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 15
         while time.monotonic() < deadline and any(_group_alive(g) for g in groups):
             time.sleep(0.5)
         for group in groups:
