@@ -30,9 +30,9 @@ only. *Send channels*, *Carriers*, *Maximum notices* (above it the batch halts f
 and a *Reason* for a manual run, kept in its report.
 
 **Backfills** (UI backfill dialog, `airflow backfill create`, `POST /api/v2/backfills`; one
-active run at a time) are **replay only**: they record what would have been decided and send nothing. Only
-`backfill_may_send: true` in the backfill's conf lets one send, and even then nothing whose
-news went stale (delivered since, episode closed, ETA passed) leaves.
+active run at a time) are **replay only**: they record what would have been decided and send
+nothing. Only `backfill_may_send: true` in the backfill's conf lets one send, and even then
+nothing whose news went stale (delivered since, episode closed, ETA passed) leaves.
 
 **Halted batch.** When a batch check fails, `approve_batch` waits for a person: the gate's
 reasons and what approving would send are shown under *Required actions*. Approve sends the

@@ -180,9 +180,9 @@ def from_hitl(engine: Engine, run_id: str, response: dict[str, Any] | None) -> A
     """Record the answer of the Airflow human-in-the-loop task (its XCom), if there is one.
 
     ``response`` has ``chosen_options`` (``Approve`` or ``Reject``), ``params_input``
-    (``decision_reason``) and ``responded_by_user`` (``id``, ``name``; empty when the task timed out and
-    took its default). ``None`` (no answer: a local ``dag.test`` run) records nothing and the
-    rows stay blocked until someone runs ``oasis approve`` or ``oasis reject``.
+    (``decision_reason``) and ``responded_by_user`` (``id``, ``name``; empty when the task
+    timed out and took its default). ``None`` (no answer: a local ``dag.test`` run) records
+    nothing and the rows stay blocked until someone runs ``oasis approve`` or ``oasis reject``.
     """
     if not response:
         return None
