@@ -113,7 +113,6 @@ class AirflowRig:
                 # Only the runs a test creates: no scheduled run lands in the test's store.
                 "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
                 "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-                "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.5",
                 "AIRFLOW__CORE__MIN_SERIALIZED_DAG_FETCH_INTERVAL": "1",
             }
         )
@@ -180,6 +179,23 @@ class AirflowRig:
             process.wait(timeout=10)
         self.processes.clear()
 
+    def explain(self, rest: Rest, dag_id: str, run_id: str, lines: int = 40) -> str:
+        """Task states of a run and the error lines of its failed tasks' logs (for asserts)."""
+        out = []
+        for ti in rest.task_instances(dag_id, run_id):
+            out.append(f"{ti['task_id']}: {ti['state']} (try {ti['try_number']})")
+            if ti["state"] != "failed":
+                continue
+            folder = self.root / "airflow" / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}"
+            for log in sorted((folder / f"task_id={ti['task_id']}").glob("attempt=*.log")):
+                errors = [
+                    line[:600]
+                    for line in log.read_text(errors="replace").splitlines()
+                    if '"level":"error"' in line or "Error" in line
+                ]
+                out += [f"  {log.name}:", *[f"    {e}" for e in errors[-lines:]]]
+        return "\n".join(out)
+
     def rest(self) -> Rest:
         return Rest(self.base_url)
 
@@ -217,6 +233,9 @@ class Rest:
     def unpause(self, dag_id: str) -> None:
         self._ok(self.http.patch(f"/dags/{dag_id}", json={"is_paused": False}))
 
+    def pause(self, dag_id: str) -> None:
+        self._ok(self.http.patch(f"/dags/{dag_id}", json={"is_paused": True}))
+
     def trigger(self, dag_id: str, run_id: str, conf: dict[str, Any]) -> dict[str, Any]:
         body = {"dag_run_id": run_id, "logical_date": None, "conf": conf}
         result: dict[str, Any] = self._ok(self.http.post(f"/dags/{dag_id}/dagRuns", json=body))
@@ -226,9 +245,17 @@ class Rest:
         result: dict[str, Any] = self.get(f"/dags/{dag_id}/dagRuns/{run_id}")
         return result
 
+    def scheduler_alive(self) -> None:
+        """Raise if Airflow reports its scheduler unhealthy (no heartbeat for a while)."""
+        health = httpx.get(f"{self.base_url}/api/v2/monitor/health", timeout=10).json()
+        if health.get("scheduler", {}).get("status") == "unhealthy":
+            raise RuntimeError(f"the Airflow scheduler stopped: {health['scheduler']}")
+
     def wait_run(self, dag_id: str, run_id: str, timeout: float = 300) -> str:
         def finished() -> str | None:
             state = str(self.run(dag_id, run_id)["state"])
+            if state not in ("success", "failed"):
+                self.scheduler_alive()
             return state if state in ("success", "failed") else None
 
         return wait_for(f"run {run_id} to finish", finished, timeout, every=2)
@@ -260,14 +287,24 @@ class Rest:
         return result
 
     def backfill(self, dag_id: str, from_date: str, to_date: str, **options: Any) -> dict[str, Any]:
-        """POST /backfills. On SQLite the API answers 503 while the scheduler holds the
-        database lock (Airflow says so in the answer): try again, a bounded number of times."""
+        """POST /backfills, with the DAG paused meanwhile.
+
+        On SQLite, Airflow cannot create a backfill while the scheduler works on the same
+        DAG's runs: the API answers 503 "Database is locked" after creating and removing
+        runs, and a scheduler that had already loaded one of them stops
+        (``ObjectDeletedError``). The scheduler leaves a paused DAG's runs alone, so pause,
+        create (retrying a 503 a bounded number of times), unpause.
+        """
         body = {"dag_id": dag_id, "from_date": from_date, "to_date": to_date, **options}
-        for attempt in range(20):
-            response = self.http.post("/backfills", json=body)
-            if response.status_code != 503 or "locked" not in response.text:
-                break
-            time.sleep(0.5 + 0.25 * attempt)
+        self.pause(dag_id)
+        try:
+            for attempt in range(20):
+                response = self.http.post("/backfills", json=body)
+                if response.status_code != 503 or "locked" not in response.text:
+                    break
+                time.sleep(0.5 + 0.25 * attempt)
+        finally:
+            self.unpause(dag_id)
         result: dict[str, Any] = self._ok(response)
         return result
 

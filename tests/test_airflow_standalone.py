@@ -90,7 +90,8 @@ def test_a_run_triggered_through_rest_runs_every_stage_and_sends(airflow):
     started = time.monotonic()
     conf = {**airflow["conf"], "as_of": airflow["as_of"].isoformat(), "reason": "e2e trigger"}
     rest.trigger(DAG, "e2e_send", conf)
-    assert rest.wait_run(DAG, "e2e_send") == "success"
+    state = rest.wait_run(DAG, "e2e_send")
+    assert state == "success", airflow["rig"].explain(rest, DAG, "e2e_send")
     TIMINGS["triggered run"] = time.monotonic() - started
 
     states = {ti["task_id"]: ti["state"] for ti in rest.task_instances(DAG, "e2e_send")}
@@ -125,7 +126,8 @@ def test_a_backfill_over_three_hours_is_replay_only_and_sends_nothing(airflow):
     runs = rest.runs(DAG, run_type="backfill")
     assert len(runs) == 3, [r["dag_run_id"] for r in runs]
     for r in runs:
-        assert rest.wait_run(DAG, r["dag_run_id"], timeout=600) == "success"
+        state = rest.wait_run(DAG, r["dag_run_id"], timeout=600)
+        assert state == "success", airflow["rig"].explain(rest, DAG, r["dag_run_id"])
     TIMINGS["backfill of 3 intervals"] = time.monotonic() - started
 
     as_ofs = []
@@ -163,7 +165,8 @@ def test_a_halted_batch_is_approved_through_the_rest_hitl_endpoint_then_sent(air
     started = time.monotonic()
     reason = {"decision_reason": "expected volume"}
     rest.respond(DAG, "e2e_halt", "approve_batch", ["Approve"], reason)
-    assert rest.wait_run(DAG, "e2e_halt") == "success"
+    state = rest.wait_run(DAG, "e2e_halt")
+    assert state == "success", airflow["rig"].explain(rest, DAG, "e2e_halt")
     TIMINGS["approval to success"] = time.monotonic() - started
 
     with store.connect() as conn:
