@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock setup.py | sha256sum | cut -c1-12)
 
-.PHONY: venv demo test lint bench golden golden-messages services clean
+.PHONY: venv demo test lint bench golden golden-messages services clean celery-proof
 
 $(STAMP): requirements.lock setup.py
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -33,6 +33,11 @@ bench: venv
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.parse
 	$(BIN)/python -m bench.send
+
+## Scale-out proof: PostgreSQL metadata + CeleryExecutor + Redis (127.0.0.1:6379/11), two
+## workers; fails on any duplicate send (docs/deploy.md). Several minutes; not part of CI.
+celery-proof: venv services
+	$(BIN)/python scripts/celery_proof.py
 
 ## Rewrite every golden file (carrier parses and rendered messages); review the diff.
 golden: venv golden-messages

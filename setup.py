@@ -54,6 +54,14 @@ setup(
             "types-requests",
             "aiosmtpd",
         ],
+        # Scale-out: Airflow's CeleryExecutor with a Redis broker and PostgreSQL metadata
+        # (Airflow's API server opens the metadata database through asyncpg) (docs/deploy.md).
+        "celery": [
+            "apache-airflow-providers-celery",
+            "asyncpg",
+            "celery[redis]<5.7",  # 5.7 dropped what the Celery provider 3.26 imports
+            "redis",
+        ],
     },
     entry_points={"console_scripts": ["oasis=notify.cli:main"]},
 )

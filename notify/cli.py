@@ -301,6 +301,56 @@ def cmd_preview(args: argparse.Namespace) -> int:
     return 0 if result.run_id and result.notice_id else 1
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from notify import report
+    from notify.runs import run_folder
+    from notify.store import open_store
+    from notify.summary import resolve_run
+
+    settings = _settings()
+    run_id = resolve_run(open_store(settings.database_url), args.run_id, None)
+    data = report.load(settings, run_id)
+    html_path = run_folder(settings.runs_dir, run_id) / "report.html"
+    if args.json:
+        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+        return 0
+    table = Table(title=f"Run {run_id}: {data['mode']}, {data['status']}, as of {data['as_of']}")
+    table.add_column("decision")
+    table.add_column("count", justify="right")
+    for decision, count in data["decisions"].items():
+        table.add_row(decision, str(count))
+    console.print(table)
+    if data.get("approval"):
+        a = data["approval"]
+        console.print(f"{a['decision']}d by {a['decided_by']} at {a['decided_at']}: {a['reason']}")
+    for failure in data["gate"].get("batch_failures") or []:
+        console.print(f"gate halted: {failure}")
+    console.print(f"Report: {html_path}")
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(html_path.as_uri())
+    return 0
+
+
+def cmd_decide(args: argparse.Namespace) -> int:
+    from notify import approvals, pipeline
+    from notify.store import open_store
+
+    settings = _settings()
+    engine = open_store(settings.database_url)
+    decide = approvals.approve if args.command == "approve" else approvals.reject
+    try:
+        decided = decide(engine, args.run_id, decided_by=args.by, reason=args.reason)
+    except approvals.ApprovalError as exc:
+        console.print(f"[red]{exc}[/red]")
+        return 2
+    console.print(f"run {args.run_id}: {decided.decision}d by {decided.decided_by}")
+    for step in ("release", "send", "record"):  # what the DAG does after its approval task
+        pipeline.run_step(step, args.run_id)
+    return _print_summary(settings, args.run_id, "success")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="oasis", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -394,6 +444,19 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--locale", help="render in this locale instead (e.g. de-DE)")
     show.add_argument("--out", help="write the files (subject, HTML, text, SMS) here")
     show.set_defaults(func=cmd_preview)
+
+    report = sub.add_parser("report", help="a run's report: summary, path, or JSON")
+    report.add_argument("run_id", nargs="?", help="run id (default: the latest run)")
+    report.add_argument("--open", action="store_true", help="open the HTML report")
+    report.add_argument("--json", action="store_true", help="print report.json")
+    report.set_defaults(func=cmd_report)
+
+    for verb, text in (("approve", "send"), ("reject", "keep blocked")):
+        decide = sub.add_parser(verb, help=f"{verb} a halted batch ({text} its rows)")
+        decide.add_argument("run_id")
+        decide.add_argument("--by", required=True, help="who decides (kept with the decision)")
+        decide.add_argument("--reason", required=True, help="why (kept with the decision)")
+        decide.set_defaults(func=cmd_decide)
     return parser
 
 

@@ -56,6 +56,8 @@ class Settings:
     volume_history_factor: float = 3.0
     volume_history_slack: int = 50
     max_customers_per_recipient: int = 2
+    alert_webhook_url: str | None = None  # ops alerts: JSON POST (Slack/Teams-style "text")
+    alert_emails: tuple[str, ...] = ()  # ops alerts through Airflow's email backend
 
     @property
     def runs_dir(self) -> Path:
@@ -64,7 +66,7 @@ class Settings:
 
 def load_settings() -> Settings:
     home = Path(_env("OASIS_HOME", ".oasis")).resolve()
-    default_db = f"sqlite:///{home / 'oasis.db'}"
+    default_db = _store_connection_url() or f"sqlite:///{home / 'oasis.db'}"
     base_urls = json.loads(_env("OASIS_CARRIER_BASE_URLS", "{}"))
     return Settings(
         home=home,
@@ -96,6 +98,10 @@ def load_settings() -> Settings:
         volume_history_factor=float(_env("OASIS_VOLUME_HISTORY_FACTOR", "3")),
         volume_history_slack=int(_env("OASIS_VOLUME_HISTORY_SLACK", "50")),
         max_customers_per_recipient=int(_env("OASIS_MAX_CUSTOMERS_PER_RECIPIENT", "2")),
+        alert_webhook_url=_env("OASIS_ALERT_WEBHOOK_URL", "") or None,
+        alert_emails=tuple(
+            e.strip() for e in _env("OASIS_ALERT_EMAILS", "").split(",") if e.strip()
+        ),
     )
 
 
@@ -142,6 +148,32 @@ def _airflow_connection(conn_id: str) -> dict[str, str] | None:
     fields["port"] = str(getattr(conn, "port", None) or "")
     fields.update({k: str(v) for k, v in extra.items()})
     return {k: v for k, v in fields.items() if v}
+
+
+def _store_connection_url() -> str | None:
+    """The store from an Airflow Connection ``oasis_store`` (type postgres: host, port,
+    schema = database, login, password), used when ``OASIS_DATABASE_URL`` is not set."""
+    if "AIRFLOW_CONN_OASIS_STORE" not in os.environ and not _env_bool(
+        "OASIS_USE_AIRFLOW_CONNECTIONS", False
+    ):
+        return None
+    try:
+        from airflow.sdk import Connection
+
+        conn = Connection.get("oasis_store")
+    except Exception:  # any lookup failure means "not configured here"
+        return None
+    from sqlalchemy.engine import URL
+
+    url = URL.create(
+        "postgresql+psycopg2",
+        username=conn.login or None,
+        password=conn.password or None,
+        host=conn.host or None,
+        port=conn.port or None,
+        database=conn.schema or None,
+    )
+    return url.render_as_string(hide_password=False)
 
 
 def sandbox_client_settings(base_url: str) -> ClientSettings:
@@ -509,17 +541,17 @@ def channel_provider(channel: str) -> str:
     raise ValueError(f"unknown channel {channel!r}: use email or sms")
 
 
-PROVIDER_POOLS = {
-    "sendgrid": "oasis_sendgrid",
-    "twilio": "oasis_twilio",
-    "smtp": "oasis_smtp",
-    "file": "default_pool",
-}
+# One Airflow pool per channel's provider API (deploy/airflow/pools.json): a channel has one
+# provider at a time, so its pool caps the concurrent send tasks calling that provider, and
+# the DAG can name it without reading any configuration when it is parsed.
+SEND_POOLS = {"email": "oasis_email_api", "sms": "oasis_sms_api"}
 
 
 def send_pool(channel: str) -> str:
-    """The Airflow pool of a channel's configured provider (cheap: fine at DAG parse time)."""
-    return PROVIDER_POOLS[channel_provider(channel)]
+    """The Airflow pool of a channel's send tasks (whichever provider it is configured to)."""
+    if channel not in SEND_POOLS:
+        raise ValueError(f"unknown channel {channel!r}: use email or sms")
+    return SEND_POOLS[channel]
 
 
 def load_delivery_settings(base: Settings | None = None) -> DeliverySettings:

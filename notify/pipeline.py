@@ -16,6 +16,7 @@ from urllib.parse import quote
 from sqlalchemy.engine import Engine
 
 from carriers import registry
+from notify import modes
 from notify.channels.base import Channel
 from notify.config import (
     DeliverySettings,
@@ -48,13 +49,23 @@ def parse_as_of(value: str | None, fallback: datetime | None) -> datetime:
     return (fallback or datetime.now(UTC)).astimezone(UTC)
 
 
-def begin(run_id: str, params: dict[str, Any], fallback_as_of: datetime | None = None) -> str:
-    """Create (or reset) the run row; returns the run id for the next tasks."""
+def begin(
+    run_id: str,
+    params: dict[str, Any],
+    fallback_as_of: datetime | None = None,
+    run_type: str | None = None,
+) -> str:
+    """Create (or reset) the run row; returns the run id for the next tasks.
+
+    ``run_type`` is how Airflow started the run: a backfill is replay-only (``notify.modes``).
+    """
     _, engine = _store()
-    mode = "replay" if params.get("replay_only") else "dry_run" if params.get("dry_run") else "send"
+    choice = modes.choose(params, run_type)
     as_of = parse_as_of(params.get("as_of"), fallback_as_of)
-    run = begin_run(engine, run_id=run_id, as_of=as_of, mode=mode, params=params)
+    run = begin_run(engine, run_id=run_id, as_of=as_of, mode=choice.mode, params=choice.params)
     log.info("run %s: as_of=%s mode=%s", run.run_id, run.as_of.isoformat(), run.mode)
+    for note in choice.notes:
+        log.info("run %s: %s", run.run_id, note)
     return run.run_id
 
 
@@ -277,11 +288,9 @@ def send_shards(run_id: str, channel: str | None = None) -> list[dict[str, Any]]
 
 
 def send_pool(channel: str) -> str:
-    """The Airflow pool for a channel's configured provider (``oasis_sendgrid``,
-    ``oasis_twilio``, ``oasis_smtp``; ``default_pool`` for the file channel).
+    """The Airflow pool of a channel's send tasks (``oasis_email_api``, ``oasis_sms_api``).
 
-    At DAG parse time import it from :mod:`notify.config` (``config.send_pool``): importing
-    this module loads pandas.
+    The DAG names the same pools without importing ``notify`` (a test keeps them equal).
     """
     return config_send_pool(channel)
 
@@ -293,6 +302,43 @@ def record_step(run_id: str) -> dict[str, Any]:
     return dict(result.__dict__)
 
 
+def release_step(run_id: str) -> dict[str, Any]:
+    """The last look before send: stale notices expire, unchosen channels are withheld."""
+    from notify import release
+
+    _, engine = _store()
+    run = get_run(engine, run_id)
+    result = release.release(engine, run=run).to_dict()
+    add_summary(engine, run_id, "release", result)
+    return result
+
+
+def needs_approval(run_id: str) -> bool:
+    """Whether the gate halted this run's batch and the run would send: a person decides."""
+    from notify import approvals
+
+    _, engine = _store()
+    return approvals.needs_decision(engine, run_id)
+
+
+def approval_review(run_id: str) -> str:
+    """What the person deciding about a halted batch is shown (Markdown, counts only)."""
+    from notify import approvals
+
+    _, engine = _store()
+    return approvals.review_markdown(engine, run_id)
+
+
+def record_approval(run_id: str, response: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Apply the answer of the approval task (see ``notify.approvals.from_hitl``)."""
+    from notify import approvals
+
+    _, engine = _store()
+    decided = approvals.from_hitl(engine, run_id, response)
+    log.info("run %s: approval %s", run_id, decided.to_dict() if decided else "not given")
+    return decided.to_dict() if decided else None
+
+
 STEPS = {
     "orders": orders_step,
     "ingest": ingest_step,
@@ -302,6 +348,7 @@ STEPS = {
     "compose": compose_step,
     "render": render_step,
     "gate": gate_step,
+    "release": release_step,
     "send": send_step,
     "escalate": escalate_step,
     "record": record_step,
@@ -323,4 +370,6 @@ def begin_from_context(context: Any) -> str:
     """
     dag_run = context["dag_run"]
     fallback = context.get("data_interval_end") or getattr(dag_run, "run_after", None)
-    return begin(str(context["run_id"]), dict(context["params"]), fallback)
+    run_type = getattr(dag_run, "run_type", None)  # an Enum of str
+    run_type = getattr(run_type, "value", run_type)
+    return begin(str(context["run_id"]), dict(context["params"]), fallback, run_type)

@@ -67,7 +67,7 @@ def run_summary(engine: Engine, run_id: str, settings: Settings) -> dict[str, An
     folder = run_folder(settings.runs_dir, run_id)
     notes = [
         f"Messages: {settings.outbox_dir / folder.name}",
-        f"Run report: {folder / 'report.json'} (decisions: {folder / 'notices.csv'})",
+        f"Run report: {folder / 'report.html'} (data: report.json, decisions: notices.csv)",
     ]
     if by_decision.get("sent", 0) == 0 and already:
         notes.append(f"Nothing new was sent: {already} messages were already sent (ledger).")

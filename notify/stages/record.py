@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,8 @@ from sqlalchemy.engine import Engine
 from notify.config import Settings
 from notify.runs import Run, finish_run, run_folder
 from notify.store import schema
+
+log = logging.getLogger(__name__)
 
 NOTICE_COLUMNS = [
     "notice_id",
@@ -69,9 +72,21 @@ class RecordResult:
     report_path: str
     notices_path: str
     status: str
+    report_html: str = ""
+
+
+def final_status(summary: dict[str, Any], approval: Any) -> str:
+    """success, or halted (waiting for a decision), or rejected by a person."""
+    if not summary.get("gate", {}).get("halted"):
+        return "success"
+    if approval is None:
+        return "halted"
+    return "success" if approval.decision == "approve" else "rejected"
 
 
 def record(engine: Engine, *, run: Run, settings: Settings) -> RecordResult:
+    from notify import approvals, report
+
     rows = notice_rows(engine, run.run_id)
     folder = run_folder(settings.runs_dir, run.run_id)
     folder.mkdir(parents=True, exist_ok=True)
@@ -83,20 +98,9 @@ def record(engine: Engine, *, run: Run, settings: Settings) -> RecordResult:
                 select(schema.runs.c.summary).where(schema.runs.c.run_id == run.run_id)
             ).scalar_one()
         )
-    status = "halted" if summary.get("gate", {}).get("halted") else "success"
-    decided: dict[str, int] = {}
-    for r in rows:
-        decided[r["decision"]] = decided.get(r["decision"], 0) + 1
-    report = {
-        "run_id": run.run_id,
-        "as_of": run.as_of.isoformat(),
-        "mode": run.mode,
-        "status": status,
-        "decisions": decided,
-        "stages": summary,
-        "notices_csv": str(notices_path),
-    }
-    report_path = folder / "report.json"
-    report_path.write_text(json.dumps(report, indent=2, default=str), "utf-8")
+    status = final_status(summary, approvals.get(engine, run.run_id))
+    html_path = report.write(engine, run, settings, status, notices_csv=str(notices_path))
+    log.info("run %s: run report %s", run.run_id, html_path.as_uri())
     finish_run(engine, run.run_id, status)
-    return RecordResult(str(report_path), str(notices_path), status)
+    report_path = folder / "report.json"
+    return RecordResult(str(report_path), str(notices_path), status, str(html_path))

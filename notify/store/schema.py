@@ -442,3 +442,14 @@ source_seen_shipments = Table(
     Column("shipment_id", ID, primary_key=True),
     Column("order_id", ID, nullable=False),
 )
+
+approvals = Table(
+    "approvals",
+    metadata,
+    Column("run_id", String(250), primary_key=True),  # one decision per halted run
+    Column("decision", String(10), nullable=False),  # approve | reject
+    Column("decided_by", Text, nullable=False),  # Airflow user (id and name) or CLI operator
+    Column("reason", Text, nullable=False),
+    Column("decided_at", UTCDateTime, nullable=False),
+    Column("blocked_rows", Integer, nullable=False, default=0),  # rows the decision covered
+)

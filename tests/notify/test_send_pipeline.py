@@ -55,14 +55,11 @@ def test_a_run_with_nothing_published_still_gets_one_task(store):
     assert pipeline.send_step(**pipeline.send_shards("run-a")[0])["sent"] == 0
 
 
-def test_each_provider_has_its_pool(monkeypatch):
-    assert pipeline.send_pool("email") == config.send_pool("email") == "default_pool"
+def test_each_channel_has_its_pool_whatever_its_provider(monkeypatch):
+    assert pipeline.send_pool("email") == config.send_pool("email") == "oasis_email_api"
     monkeypatch.setenv("OASIS_EMAIL_PROVIDER", "sendgrid")
     monkeypatch.setenv("OASIS_SMS_PROVIDER", "twilio")
     assert (pipeline.send_pool("email"), pipeline.send_pool("sms")) == (
-        "oasis_sendgrid", "oasis_twilio")  # fmt: skip
-    monkeypatch.setenv("OASIS_EMAIL_PROVIDER", "smtp")
-    assert pipeline.send_pool("email") == "oasis_smtp"
-    monkeypatch.setenv("OASIS_SMS_PROVIDER", "sendgrid")
-    with pytest.raises(ValueError, match="OASIS_SMS_PROVIDER"):
-        pipeline.send_pool("sms")
+        "oasis_email_api", "oasis_sms_api")  # fmt: skip
+    with pytest.raises(ValueError, match="unknown channel"):
+        pipeline.send_pool("fax")
