@@ -19,6 +19,7 @@ setup(
             "migrations/*.mako",
             "migrations/versions/*.py",
             "banned_phrases.txt",
+            "detection_rules.toml",
         ],
         "carriers": ["ups/ups_codes.csv"],
     },

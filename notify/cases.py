@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from notify.audience import digest
 from notify.escalation import Trigger, priority, suggested_resolution
 from notify.store import schema
-from notify.store.bulk import write_many
+from notify.store.ops import upsert
 
 log = logging.getLogger(__name__)
 IN_CHUNK = 500
@@ -144,7 +144,7 @@ class CaseBook:
 
     def save(self, conn: Connection) -> None:
         rows = [{**c, "triggers": json.dumps(c["triggers"])} for c in self.dirty.values()]
-        write_many(conn, schema.cases, rows, ["case_id"])
+        upsert(conn, schema.cases, rows, ["case_id"])
 
 
 # --- the agent's view: a case's whole context --------------------------------------------

@@ -351,6 +351,12 @@ def cmd_decide(args: argparse.Namespace) -> int:
     return _print_summary(settings, args.run_id, "success")
 
 
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from notify.backtest.run import command
+
+    return command(args, _settings(), console)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="oasis", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -412,6 +418,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     extract.add_argument("--status", action="store_true", help="show watermarks, extract nothing")
     extract.set_defaults(func=cmd_extract)
+
+    backtest = sub.add_parser("backtest", help="replay a world: ETA accuracy and detection")
+    backtest.add_argument("--world", required=True, help="a folder written by oasis simulate")
+    backtest.add_argument("--out", help="report folder (default: WORLD/backtest)")
+    backtest.add_argument("--every-hours", type=float, default=6.0, help="hours between runs")
+    backtest.add_argument("--warmup-days", type=float, default=7.0, help="days before the first")
+    backtest.add_argument("--naive-days", type=int, default=1, help="N of the promise+N baseline")
+    backtest.add_argument("--rules", help="rules file (default: OASIS_RULES_FILE or packaged)")
+    backtest.add_argument("--database-url", help="store to replay in (default: a temporary SQLite)")
+    backtest.set_defaults(func=cmd_backtest)
 
     explain = sub.add_parser("explain", help="every decision about one order")
     explain.add_argument("order_id")

@@ -36,7 +36,7 @@ class Settings:
     channels: tuple[str, ...]
     carriers: tuple[str, ...]
     carrier_base_urls: dict[str, str] = field(default_factory=dict)
-    stall_hours: float = 48.0
+    stall_hours: float | None = None  # overrides the rules file's default stall threshold
     freshness_hours: float = 72.0
     sms_quiet_start: int = 21
     sms_quiet_end: int = 8
@@ -58,6 +58,7 @@ class Settings:
     max_customers_per_recipient: int = 2
     alert_webhook_url: str | None = None  # ops alerts: JSON POST (Slack/Teams-style "text")
     alert_emails: tuple[str, ...] = ()  # ops alerts through Airflow's email backend
+    rules_file: Path | None = None  # delay detection and ETA rules (None: the packaged ones)
 
     @property
     def runs_dir(self) -> Path:
@@ -76,7 +77,7 @@ def load_settings() -> Settings:
         channels=tuple(c for c in _env("OASIS_CHANNELS", "email,sms").split(",") if c),
         carriers=tuple(c for c in _env("OASIS_CARRIERS", "fedex,ups,usps,dhl").split(",") if c),
         carrier_base_urls={str(k): str(v) for k, v in base_urls.items()},
-        stall_hours=float(_env("OASIS_STALL_HOURS", "48")),
+        stall_hours=float(stall) if (stall := _env("OASIS_STALL_HOURS", "")) else None,
         freshness_hours=float(_env("OASIS_FRESHNESS_HOURS", "72")),
         max_eta_window_days=int(_env("OASIS_MAX_ETA_WINDOW_DAYS", "3")),
         max_notices=int(_env("OASIS_MAX_NOTICES", "50000")),
@@ -102,6 +103,7 @@ def load_settings() -> Settings:
         alert_emails=tuple(
             e.strip() for e in _env("OASIS_ALERT_EMAILS", "").split(",") if e.strip()
         ),
+        rules_file=Path(rules).resolve() if (rules := _env("OASIS_RULES_FILE", "")) else None,
     )
 
 

@@ -28,6 +28,7 @@ from notify.config import (
 )
 from notify.config import send_pool as config_send_pool
 from notify.orders import load_order_files
+from notify.rules import rules_for
 from notify.runs import Run, add_summary, begin_run, get_run
 from notify.stages import compose, detect, eta, gating, ingest, messages, record, send, target
 from notify.store import open_store
@@ -153,17 +154,19 @@ def orders_step(run_id: str) -> dict[str, Any]:
 
 
 def detect_step(run_id: str) -> dict[str, Any]:
-    _, engine = _store()
+    settings, engine = _store()
     run = get_run(engine, run_id)
-    result = detect.detect(engine, run_id=run_id, as_of=run.as_of).to_dict()
+    rules = rules_for(settings)
+    result = detect.detect(engine, run_id=run_id, as_of=run.as_of, rules=rules).to_dict()
     add_summary(engine, run_id, "detect", result)
     return result
 
 
 def eta_step(run_id: str) -> dict[str, Any]:
-    _, engine = _store()
+    settings, engine = _store()
     run = get_run(engine, run_id)
-    result = eta.predict(engine, run_id=run_id, as_of=run.as_of).to_dict()
+    rules = rules_for(settings)
+    result = eta.predict(engine, run_id=run_id, as_of=run.as_of, rules=rules).to_dict()
     add_summary(engine, run_id, "eta", result)
     return result
 

@@ -928,45 +928,34 @@ class _SmsLevel:
     full_titles: bool = True
     tiny_titles: bool = False
     long_cause: bool = True
-    next_steps: bool = True
+    next_steps: bool = True  # every next step
+    next_action: bool = True  # when the steps go: still the one that asks the customer to act
     promised: bool = True  # the promised date and, for a second delay, our last message's date
     help: bool = True
 
 
 # Shortened in this order until the message fits in two segments: full item titles become
 # short ones (SMS_TITLE_LIMIT, symbols left out), the long cause its short form, then the
-# greeting goes, the next steps, the promised date and the date of our last message (the
-# customer knows them; the email states them), the contact line (the email has it, and a
-# HELP reply gives it), and last the titles shrink to SMS_TINY_TITLE_LIMIT. The brand, order
-# numbers, the delayed items, the new date or update time, the cause and the links always
-# stay, and nothing is cut mid-word. What still does not fit is returned with its true
-# segment count and the gate refuses it.
+# greeting goes, the next steps shrink to the one that asks the customer to act (if any: "no
+# action needed" and "we'll update you" go), the promised date and the date of our last
+# message go (the customer knows them; the email states them), then that action, the contact
+# line (the email has it, and a HELP reply gives it), and last the titles shrink to
+# SMS_TINY_TITLE_LIMIT. The brand, order numbers, the delayed items, the new date or update
+# time, the cause and the links always stay, and nothing is cut mid-word. What still does
+# not fit is returned with its true segment count and the gate refuses it.
+PASSIVE_STEPS = frozenset({"nothing_to_do", "we_will_update"})
+_SHORT = {"full_titles": False, "long_cause": False, "greeting": False, "next_steps": False}
+_GONE = {**_SHORT, "next_action": False, "promised": False}
 SMS_LEVELS = (
     _SmsLevel(),
     _SmsLevel(full_titles=False),
     _SmsLevel(full_titles=False, long_cause=False),
     _SmsLevel(full_titles=False, long_cause=False, greeting=False),
-    _SmsLevel(full_titles=False, long_cause=False, greeting=False, next_steps=False),
-    _SmsLevel(
-        full_titles=False, long_cause=False, greeting=False, next_steps=False, promised=False
-    ),
-    _SmsLevel(
-        full_titles=False,
-        long_cause=False,
-        greeting=False,
-        next_steps=False,
-        promised=False,
-        help=False,
-    ),
-    _SmsLevel(
-        full_titles=False,
-        tiny_titles=True,
-        long_cause=False,
-        greeting=False,
-        next_steps=False,
-        promised=False,
-        help=False,
-    ),
+    _SmsLevel(**_SHORT),
+    _SmsLevel(**_SHORT, promised=False),
+    _SmsLevel(**_GONE),
+    _SmsLevel(**_GONE, help=False),
+    _SmsLevel(**_GONE, help=False, tiny_titles=True),
 )
 
 
@@ -1034,9 +1023,22 @@ def _sms_parts(notice: _Notice, w: _Wording) -> dict[str, str]:
             kind, "sms_cause", cause=_cause_text(notice.cause, evidence, w, fmt, "short")
         ),
         "next_steps": " ".join(w.keyed("next_steps", key, "short") for key in notice.next_steps),
+        "next_action": next(
+            (
+                w.keyed("next_steps", k, "short")
+                for k in notice.next_steps
+                if k not in PASSIVE_STEPS
+            ),
+            "",
+        ),
         "track": w.fill(kind, "sms_track", urls=" ".join(o.tracking_url for o in notice.orders)),
         "help": w.fill(kind, "sms_help", contact=notice.contact.route),
     }
+
+
+def _actions(steps: Sequence[str]) -> list[str]:
+    """The next steps that ask the customer to do something."""
+    return [k for k in steps if k not in PASSIVE_STEPS]
 
 
 def _sms_context(parts: Mapping[str, str], level: _SmsLevel) -> dict[str, str]:
@@ -1055,7 +1057,11 @@ def _sms_context(parts: Mapping[str, str], level: _SmsLevel) -> dict[str, str]:
             else "items_short"
         ],
         "cause": parts["cause_long"] if level.long_cause else parts["cause_short"],
-        "next_steps": parts["next_steps"] if level.next_steps else "",
+        "next_steps": parts["next_steps"]
+        if level.next_steps
+        else parts["next_action"]
+        if level.next_action
+        else "",
         "track": parts["track"],
         "help": parts["help"] if level.help else "",
     }

@@ -1,16 +1,44 @@
--- The earliest promise and latest carrier ETA statement (as of the run) per tracking number
--- of an open order.
-SELECT s.carrier, s.tracking_number, MIN(o.promised_by_utc) AS promised_by_utc,
-       MIN(s.shipped_at) AS shipped_at,
-       (SELECT st.earliest FROM eta_statements st
-         WHERE st.carrier = s.carrier AND st.tracking_number = s.tracking_number
-           AND st.stated_at <= :as_of
-         ORDER BY st.stated_at DESC LIMIT 1) AS eta_earliest,
-       (SELECT st.latest FROM eta_statements st
-         WHERE st.carrier = s.carrier AND st.tracking_number = s.tracking_number
-           AND st.stated_at <= :as_of
-         ORDER BY st.stated_at DESC LIMIT 1) AS eta_latest
-FROM shipments s
-JOIN orders o ON o.order_id = s.order_id
-WHERE o.status = 'open'
-GROUP BY s.carrier, s.tracking_number
+-- Per undelivered tracking number of an open order (as of the run): the earliest promise
+-- among its open orders, its lane, the customer's zone and the carrier's first dated and
+-- newest ETA statements (window functions: one pass over the statements, not a lookup per
+-- parcel).
+WITH newest AS (
+  SELECT st.carrier, st.tracking_number, st.statement_id, st.stated_at, st.earliest, st.latest,
+         ROW_NUMBER() OVER (PARTITION BY st.carrier, st.tracking_number
+                            ORDER BY st.stated_at DESC) AS rn
+  FROM eta_statements st
+  WHERE st.stated_at <= :as_of
+), first_dated AS (
+  SELECT st.carrier, st.tracking_number, st.latest,
+         ROW_NUMBER() OVER (PARTITION BY st.carrier, st.tracking_number
+                            ORDER BY st.stated_at) AS rn
+  FROM eta_statements st
+  WHERE st.stated_at <= :as_of AND st.latest IS NOT NULL
+), parcels AS (
+  SELECT s.carrier, s.tracking_number, MIN(o.promised_by_utc) AS promised_by_utc,
+         MIN(s.shipped_at) AS shipped_at, MIN(s.service) AS service,
+         MIN(s.origin_postal_code) AS origin_postal_code,
+         MIN(s.destination_postal_code) AS destination_postal_code,
+         MIN(s.destination_country) AS destination_country,
+         MIN(c.timezone) AS timezone
+  FROM shipments s
+  JOIN orders o ON o.order_id = s.order_id
+  JOIN customers c ON c.customer_id = o.customer_id
+  WHERE o.status = 'open'
+    AND (s.shipped_at IS NULL OR s.shipped_at <= :as_of)
+    AND NOT EXISTS (
+      SELECT 1 FROM tracking_events d
+      WHERE d.carrier = s.carrier AND d.tracking_number = s.tracking_number
+        AND d.status IN ('delivered', 'expired') AND d.occurred_at <= :as_of
+    )
+  GROUP BY s.carrier, s.tracking_number
+)
+SELECT p.carrier, p.tracking_number, p.promised_by_utc, p.shipped_at, p.service,
+       p.origin_postal_code, p.destination_postal_code, p.destination_country, p.timezone,
+       n.statement_id AS eta_statement_id, n.stated_at AS eta_stated_at,
+       n.earliest AS eta_earliest, n.latest AS eta_latest, f.latest AS first_eta_latest
+FROM parcels p
+LEFT JOIN newest n
+  ON n.carrier = p.carrier AND n.tracking_number = p.tracking_number AND n.rn = 1
+LEFT JOIN first_dated f
+  ON f.carrier = p.carrier AND f.tracking_number = p.tracking_number AND f.rn = 1

@@ -35,7 +35,7 @@ from carriers.models import Location
 from carriers.timezones import zone_for
 from notify.config import Settings
 from notify.contacts import email_address, region_of, sms_number
-from notify.next_steps import next_steps
+from notify.next_steps import next_step_dates, next_steps
 from notify.store import schema
 from notify.store.types import as_utc
 
@@ -308,6 +308,7 @@ def build_facts(
         "cause": stored["cause"],
         "cause_evidence": evidence,
         "next_steps": next_steps(stored["cause"]),
+        "next_step_dates": next_step_dates(stored["cause"], stored["eta"], stored["as_of"], zone),
         "contact": contact if contact is not None else contact_facts(settings),
         "previous_notice": _previous_facts(previous, zone),
     }

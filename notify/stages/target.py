@@ -57,7 +57,7 @@ from notify.policy import (
 )
 from notify.sql import query
 from notify.store import schema
-from notify.store.bulk import write_many
+from notify.store.ops import upsert
 from notify.store.types import as_utc
 
 IN_CHUNK = 500
@@ -515,11 +515,9 @@ def target(
     with engine.begin() as conn:
         for table in (schema.decisions, schema.run_notices):
             conn.execute(delete(table).where(table.c.run_id == run_id))
-        write_many(conn, schema.decisions, list(decided.values()), decisions.KEY)
-        write_many(conn, schema.notices, ctx.notices, ["notice_id"], update=[])
-        write_many(conn, schema.run_notices, ctx.links, ["run_id", "notice_id"])
-        write_many(
-            conn, schema.notice_parcels, ctx.parcels, ["notice_id", "order_id", "shipment_id"]
-        )
+        upsert(conn, schema.decisions, list(decided.values()), decisions.KEY)
+        upsert(conn, schema.notices, ctx.notices, ["notice_id"], update=[])
+        upsert(conn, schema.run_notices, ctx.links, ["run_id", "notice_id"])
+        upsert(conn, schema.notice_parcels, ctx.parcels, ["notice_id", "order_id", "shipment_id"])
         ctx.cases.save(conn)
     return ctx.out

@@ -191,6 +191,9 @@ delay_episodes = Table(
     Column("version", Integer, nullable=False),
     Column("facts_hash", String(64), nullable=False),
     Column("evidence", Text, nullable=False),  # JSON list of event ids
+    Column("rules_version", String(40)),  # the detection rules that last judged it
+    Column("incident_id", ID),  # the hub/area incident it belongs to, if any
+    Column("facts", Text),  # JSON: the customer-relevant facts the version counts (cause, ETA)
     Index("ix_delay_episodes_tracking", "carrier", "tracking_number"),
 )
 
@@ -205,6 +208,32 @@ eta_predictions = Table(
     Column("confidence", Float),
     Column("method", String(40), nullable=False),
     Column("next_update_by", UTCDateTime),
+    Column("p_late", Float),  # probability of arriving after promised_day
+    Column("promised_day", String(10)),  # the parcel's earliest promised day (destination zone)
+    Column("basis", String(80)),  # what the window was learned from (predictor and lane grain)
+    Column("history", Integer),  # delivered parcels behind it
+    Column("distribution", Text),  # JSON {day: probability}
+    Column("rules_version", String(40)),
+)
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("incident_id", ID, primary_key=True),
+    Column("source", String(20), nullable=False),  # derived | feed
+    Column("cause", String(40), nullable=False),
+    Column("city", Text),
+    Column("region", String(40)),
+    Column("postal_code", String(20)),
+    Column("country", String(3)),
+    Column("area", String(60)),  # the rules' region of the facility
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("last_evidence_at", UTCDateTime, nullable=False),
+    Column("ends_at", UTCDateTime),  # None while it lasts
+    Column("evidence", Text, nullable=False),  # JSON list of event ids
+    Column("parcels", Integer, nullable=False),
+    Column("rules_version", String(40)),
+    Column("updated_at", UTCDateTime, nullable=False),
 )
 
 notices = Table(

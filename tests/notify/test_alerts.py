@@ -118,6 +118,6 @@ def test_a_task_that_fails_in_the_real_dag_alerts_ops(webhook, tmp_path, monkeyp
     conf = {"as_of": "2025-11-20T04:00:00+00:00", "orders_dir": str(tmp_path / "missing")}
     _, state = run_dag(load_settings(), conf)
     assert state == "failed"
-    assert [b["task_id"] for b in bodies] == ["ingest"]
+    assert [b["task_id"] for b in bodies] == ["orders"]  # the first task to read the missing folder
     assert bodies[0]["dag_id"] == "delivery_notifications"
     assert str(tmp_path / "missing") in bodies[0]["error"] or "missing" in bodies[0]["error"]

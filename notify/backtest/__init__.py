@@ -1,0 +1,1 @@
+"""``oasis backtest``: replay a simulated world through detect and ETA, score against truth."""
