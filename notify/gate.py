@@ -316,9 +316,21 @@ def _eta_after_promise(p: _Parsed) -> pd.Series:
 
 
 def _eta_window_within_limit(p: _Parsed) -> pd.Series:
+    """Counted in delivery days like the ETA stage: weekdays that are not US federal
+    holidays (every carrier delivers on those, so no carrier's count is lower)."""
+    import numpy as np
     import pandas as pd
 
-    width = (p.latest - p.earliest).dt.days
+    from notify.calendars import CalendarSpec, busday_calendar
+
+    known = p.earliest.notna() & p.latest.notna()
+    start = p.earliest[known].to_numpy(dtype="datetime64[D]")
+    end = p.latest[known].to_numpy(dtype="datetime64[D]")
+    width = pd.Series(np.nan, index=p.df.index)
+    calendar = busday_calendar(CalendarSpec(weekmask="1111100", holidays="federal"))
+    ordered = end >= start
+    counted = np.busday_count(start, np.where(ordered, end, start) + 1, busdaycal=calendar)
+    width[known] = np.where(ordered, counted, -1)
     limit = pd.to_numeric(p.df["max_window_days"], errors="coerce")
     return width.isna() | ((width >= 0) & (width <= limit))
 

@@ -787,7 +787,12 @@ def _cause_text(
         if key is not None:
             values = {"carrier": evidence.carrier_title}
             if evidence.at is not None:
-                values["time"] = fmt.moment(evidence.at, short=length == "short")
+                # An SMS names the day only: the hour is in the email, and it costs a segment.
+                values["time"] = (
+                    fmt.short_date(evidence.at.date())
+                    if length == "short"
+                    else fmt.moment(evidence.at, short=False)
+                )
             if evidence.place is not None:
                 values["place"] = evidence.place
             return w.keyed("cause_unstated", key, length, **values)

@@ -766,3 +766,29 @@ def test_tiny_titles_are_the_last_resort_and_still_name_every_item() -> None:
     sms = rows[1]["body_text"]
     assert "1x Ergonomic..." in sms and "Help:" not in sms and rows[1]["sms_segments"] <= 2
     assert check_rows(pd.DataFrame(rows)).passed
+
+
+@pytest.mark.parametrize(
+    ("earliest", "latest", "ok"),
+    [
+        ("2026-11-20", "2026-11-24", True),  # Fri..Tue: Fri, Mon, Tue
+        ("2026-11-20", "2026-11-25", False),  # Fri..Wed: four delivery days
+        ("2026-11-25", "2026-11-30", True),  # Wed..Mon around Thanksgiving: Wed, Fri, Mon
+        ("2026-11-16", "2026-11-19", False),  # Mon..Thu
+        ("2026-11-21", "2026-11-22", True),  # a weekend only
+        ("2026-11-25", "2026-11-24", False),  # reversed
+    ],
+)
+def test_the_window_limit_counts_delivery_days_like_the_eta_stage(
+    earliest: str, latest: str, ok: bool
+) -> None:
+    df = pd.DataFrame({"eta_earliest": [earliest], "eta_latest": [latest], "max_window_days": [3]})
+    parsed = gate._Parsed(
+        df=df, is_email=df.index.to_series() >= 0, is_sms=df.index.to_series() < 0,
+        earliest=pd.to_datetime(df["eta_earliest"]), latest=pd.to_datetime(df["eta_latest"]),
+        eta_any=pd.Series([True]), update_given=pd.Series([False]),
+        update_day=pd.Series([pd.NaT]), update_valid=pd.Series([False]),
+        as_of=pd.to_datetime(pd.Series(["2026-11-16"])), subject=[""], body=[""], page=[""],
+        said=[""],
+    )  # fmt: skip
+    assert bool(gate._eta_window_within_limit(parsed).iloc[0]) is ok

@@ -449,14 +449,14 @@ def test_contact_names_a_route_and_opening_hours_in_the_customers_language() -> 
             "Dallas, TX",
             "USPS reported a delay in Dallas, TX on Friday, November 20, 1:43\u202fAM and has "
             "not said why.",
-            "USPS reported a delay in Dallas, TX on Fri, Nov 20, 1:43 AM",
+            "USPS reported a delay in Dallas, TX on Fri, Nov 20, no reason given.",
         ),
         (
             "failed_attempt",
             "2026-11-20T14:10:00-06:00",
             None,
             "USPS could not deliver on Friday, November 20, 2:10\u202fPM and has not said why.",
-            "USPS could not deliver on Fri, Nov 20, 2:10 PM",
+            "USPS could not deliver on Fri, Nov 20, no reason given.",
         ),
         (
             "promise_breached",
@@ -470,7 +470,7 @@ def test_contact_names_a_route_and_opening_hours_in_the_customers_language() -> 
             "2026-11-18T22:00:00-06:00",
             None,
             "USPS has not scanned your parcel since Wednesday, November 18, 10:00\u202fPM.",
-            "Nov 18, 10:00 PM",
+            "since Wed, Nov 18.",
         ),
         (
             "late_eta",
