@@ -3,7 +3,8 @@
 * A parcel row is notice-worthy when its order is open in the order system, the parcel
   carries items of that order, and the delay touches the promise: the new ETA is after the
   promised day, or the cause always matters (lost, damaged, an address to confirm, ...), or
-  the ETA is unknown and the promise is already close (or past).
+  the carrier's own newest ETA statement is after the promised day (or withdraws the ETA),
+  or the ETA is unknown and the promise is already close (or past).
 * A delay spell is one delay of one parcel as the customer lives it: normally one episode;
   when the parcel was relabelled (same shipment_id, new tracking number) while delayed, the
   episode on the new label continues the spell of the old one.
@@ -53,6 +54,18 @@ def _day(value: str | None) -> date | None:
     return date.fromisoformat(value[:10]) if value else None
 
 
+def carrier_says_late(row: Any) -> bool:
+    """The carrier's newest ETA statement (as of the run) names a day after the promised
+    day, or withdraws the ETA. The carrier holds the parcel: its own word that the promise
+    will not be kept is evidence of lateness even when our window (learned from history that
+    may know nothing of this hold) still meets the promise, or is unknown while the promise
+    is days away."""
+    if getattr(row, "carrier_eta_stated_at", None) is None:
+        return False
+    stated = _day(getattr(row, "carrier_eta_latest", None))
+    return stated is None or stated > promise_day(row)
+
+
 def suppression(row: Any, as_of: datetime, s: TargetingSettings) -> str | None:
     """Why this (order, parcel) does not warrant a notice now, or None when it does."""
     if row.order_status != "open":
@@ -61,6 +74,8 @@ def suppression(row: Any, as_of: datetime, s: TargetingSettings) -> str | None:
         return "no_items_of_this_order_in_parcel"
     if row.cause in s.always_notify_causes:
         return None
+    if carrier_says_late(row):
+        return None  # the carrier itself no longer gives a day within the promise
     latest = _day(row.eta_latest)
     if latest is None:
         hours_left = (as_utc(row.promised_by_utc) - as_of).total_seconds() / 3600

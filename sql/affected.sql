@@ -6,6 +6,8 @@
 -- * A split order yields a row only for its delayed parcels; parcel_lines counts the order's
 --   lines in that parcel (shipped_lines: in any parcel), so a notice lists only those items.
 -- * order_status, need_by and order_value come from the order system as loaded.
+-- * carrier_eta_stated_at / carrier_eta_latest: the carrier's newest ETA statement for the
+--   parcel as of the run (latest empty with a statement: the carrier withdrew its ETA).
 SELECT c.customer_id, c.email, c.phone, c.locale, c.timezone,
        c.email_opt_in, c.sms_opt_in,
        o.order_id, o.status AS order_status, o.promised_by, o.promised_by_utc,
@@ -16,6 +18,14 @@ SELECT c.customer_id, c.email, c.phone, c.locale, c.timezone,
        e.updated_at AS episode_updated_at,
        p.earliest AS eta_earliest, p.latest AS eta_latest, p.most_likely AS eta_most_likely,
        p.confidence AS eta_confidence, p.method AS eta_method, p.next_update_by,
+       p.p_late AS eta_p_late,
+       (SELECT MAX(st.stated_at) FROM eta_statements st
+         WHERE st.carrier = s.carrier AND st.tracking_number = s.tracking_number
+           AND st.stated_at <= :as_of) AS carrier_eta_stated_at,
+       (SELECT st.latest FROM eta_statements st
+         WHERE st.carrier = s.carrier AND st.tracking_number = s.tracking_number
+           AND st.stated_at <= :as_of
+         ORDER BY st.stated_at DESC, st.statement_id DESC LIMIT 1) AS carrier_eta_latest,
        (SELECT COUNT(*) FROM order_lines ol
          WHERE ol.order_id = o.order_id AND ol.shipment_id = s.shipment_id) AS parcel_lines,
        (SELECT COUNT(*) FROM order_lines ol

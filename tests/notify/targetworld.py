@@ -134,6 +134,16 @@ def eta(engine: Engine, run_id: str, eid: str, latest: str | None, earliest: str
         upsert(conn, schema.eta_predictions, [row], ["run_id", "episode_id"])
 
 
+def statement(engine: Engine, number: str, latest: str | None, *,
+              stated_at: datetime | None = None, carrier: str = "fedex") -> None:  # fmt: skip
+    """The carrier's ETA statement for a parcel (``latest`` None: the ETA is withdrawn)."""
+    with engine.begin() as conn:
+        conn.execute(schema.eta_statements.insert().values(
+            carrier=carrier, tracking_number=number,
+            stated_at=stated_at or AS_OF - timedelta(hours=6),
+            earliest=latest, latest=latest))  # fmt: skip
+
+
 def begin(engine: Engine, run_id: str, as_of: datetime = AS_OF) -> None:
     # started_at is the wall clock, as for a real run (sends expire by it); as_of is world time.
     with engine.begin() as conn:

@@ -26,6 +26,7 @@ from tests.notify.targetworld import (
     mark_sent,
     notices,
     run,
+    statement,
 )
 
 
@@ -117,6 +118,37 @@ def test_unknown_eta_waits_while_the_promise_is_far_and_tells_once_it_is_near(en
     later = AS_OF + timedelta(days=5)  # the promise (end of the 25th, Chicago) is hours away
     eta(engine, "r2", eid, None, next_update_by=later + timedelta(hours=24))
     assert run(engine, "r2", later).notices == 1
+
+
+def test_the_carriers_own_eta_after_the_promise_is_news_even_when_our_window_meets_it(
+    engine, tmp_path
+):
+    w = World().customer("C1").order("O1", "C1", promised="2026-11-22")
+    w.parcel("S1", "O1", "111", "Socks").load(engine, tmp_path / "o")
+    eid = episode(engine, "111", "transport_delay")
+    eta(engine, "r1", eid, "2026-11-21")
+    statement(engine, "111", "2026-11-22", stated_at=AS_OF - timedelta(days=3))
+    statement(engine, "111", "2026-11-22T10:30:00-06:00", stated_at=AS_OF - timedelta(days=1))
+    first = run(engine, "r1")  # the promised day itself, at a time: still within the promise
+    assert first.notices == 0 and first.suppressed == {"eta_meets_promise": 1}
+    statement(engine, "111", "2026-11-24", stated_at=AS_OF + timedelta(hours=1))
+    assert run(engine, "r1").notices == 0  # stated after the run's time: not known yet
+    later = AS_OF + timedelta(hours=2)
+    eta(engine, "r2", eid, "2026-11-21")
+    assert run(engine, "r2", later).notices == 1
+
+
+def test_the_carrier_withdrawing_its_eta_is_news_while_the_promise_is_far(engine, tmp_path):
+    w = World().customer("C1").order("O1", "C1", promised="2026-11-27")
+    w.parcel("S1", "O1", "111", "Socks").load(engine, tmp_path / "o")
+    eid = episode(engine, "111", "transport_delay")
+    eta(engine, "r1", eid, None)
+    statement(engine, "111", "2026-11-26", stated_at=AS_OF - timedelta(days=2))
+    first = run(engine, "r1")
+    assert first.suppressed == {"eta_unknown_promise_not_at_risk_yet": 1}
+    statement(engine, "111", None, stated_at=AS_OF - timedelta(hours=1))
+    eta(engine, "r2", eid, None)
+    assert run(engine, "r2").notices == 1
 
 
 def test_a_parcel_without_items_of_the_order_does_not_concern_it(engine, tmp_path):
