@@ -17,8 +17,7 @@ from zoneinfo import ZoneInfo, available_timezones
 import pandas as pd
 from sqlalchemy.engine import Connection, Engine
 
-from notify.store import schema
-from notify.store.ops import upsert
+from notify.store import bulk, schema
 
 ISO_WITH_OFFSET = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$"
 DATE_ONLY = r"^\d{4}-\d{2}-\d{2}$"
@@ -205,48 +204,55 @@ def _promise_end_utc(promised: pd.Series, zones: pd.Series) -> list[datetime]:
     return out
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
-    return [
-        {k: (None if v == "" else v) for k, v in row.items()}
-        for row in frame.to_dict(orient="records")
-    ]
+Rows = tuple[list[str], list[tuple[object, ...]]]  # column names, one tuple per row
 
 
-def _customers_rows(f: pd.DataFrame) -> list[dict[str, object]]:
-    f = f.assign(
-        email_opt_in=f["email_opt_in"].str.lower().map(BOOLEANS),
-        sms_opt_in=f["sms_opt_in"].str.lower().map(BOOLEANS),
-    )
-    return _records(f)
+def _values(series: pd.Series) -> list[object]:
+    """A column's values with empty strings as None."""
+    values = series.to_numpy(dtype=object, copy=True)
+    values[values == ""] = None
+    return list(values.tolist())
 
 
-def _orders_rows(f: pd.DataFrame, zones: dict[str, str]) -> list[dict[str, object]]:
-    rows = _records(f.assign(status=f["status"].str.lower()))
+def _times(series: pd.Series) -> list[object]:
+    """ISO 8601 times with offsets as aware UTC datetimes (None where empty)."""
+    index = pd.DatetimeIndex(_utc(series.replace("", None)))
+    return [None if at is pd.NaT else at for at in index.to_pydatetime().tolist()]
+
+
+def _rows(columns: dict[str, list[object]]) -> Rows:
+    return list(columns), list(zip(*columns.values(), strict=True))
+
+
+def _customers_rows(f: pd.DataFrame) -> Rows:
+    columns = {name: _values(f[name]) for name in f.columns}
+    for flag in ("email_opt_in", "sms_opt_in"):
+        columns[flag] = f[flag].str.lower().map(BOOLEANS).tolist()
+    return _rows(columns)
+
+
+def _orders_rows(f: pd.DataFrame, zones: dict[str, str]) -> Rows:
+    columns = {name: _values(f[name]) for name in f.columns}
+    columns["status"] = f["status"].str.lower().tolist()
+    columns["placed_at"] = _times(f["placed_at"])
     customer_zones = f["customer_id"].map(zones).fillna("")
-    promised = _promise_end_utc(f["promised_by"], customer_zones)
-    placed = _utc(f["placed_at"])
-    for row, end, at in zip(rows, promised, placed, strict=True):
-        row["promised_by_utc"] = end
-        row["placed_at"] = at.to_pydatetime()
-        value = row.get("order_value")
-        row["order_value"] = None if value is None else float(str(value))
-    return rows
+    columns["promised_by_utc"] = list(_promise_end_utc(f["promised_by"], customer_zones))
+    columns["order_value"] = [None if v is None else float(str(v)) for v in columns["order_value"]]
+    return _rows(columns)
 
 
-def _lines_rows(f: pd.DataFrame) -> list[dict[str, object]]:
-    rows = _records(f)
-    for row in rows:
-        row["quantity"] = int(str(row["quantity"]))
-    return rows
+def _lines_rows(f: pd.DataFrame) -> Rows:
+    columns = {name: _values(f[name]) for name in f.columns}
+    columns["quantity"] = [int(str(v)) for v in columns["quantity"]]
+    return _rows(columns)
 
 
-def _shipments_rows(f: pd.DataFrame) -> list[dict[str, object]]:
-    rows = _records(f)
-    shipped = _utc(f["shipped_at"].replace("", None))
-    for row, at in zip(rows, shipped, strict=True):
-        row["shipped_at"] = None if pd.isna(at) else at.to_pydatetime()
-        row["destination_country"] = str(row["destination_country"] or "US")[:2].upper()
-    return rows
+def _shipments_rows(f: pd.DataFrame) -> Rows:
+    columns = {name: _values(f[name]) for name in f.columns}
+    columns["shipped_at"] = _times(f["shipped_at"])
+    country = f["destination_country"].replace("", "US").str[:2].str.upper()
+    columns["destination_country"] = country.tolist()
+    return _rows(columns)
 
 
 def _reject_orphans(
@@ -314,12 +320,12 @@ def _write_valid(conn: Connection, name: str, valid: pd.DataFrame, known: _Known
     if valid.empty:
         return 0
     if name == "customers":
-        return upsert(conn, schema.customers, _customers_rows(valid), ["customer_id"])
+        return bulk.upsert(conn, schema.customers, *_customers_rows(valid), ["customer_id"])
     if name == "orders":
-        return upsert(conn, schema.orders, _orders_rows(valid, known.zones), ["order_id"])
+        return bulk.upsert(conn, schema.orders, *_orders_rows(valid, known.zones), ["order_id"])
     if name == "order_lines":
-        return upsert(conn, schema.order_lines, _lines_rows(valid), ["order_id", "line_id"])
-    return upsert(conn, schema.shipments, _shipments_rows(valid), ["shipment_id"])
+        return bulk.upsert(conn, schema.order_lines, *_lines_rows(valid), ["order_id", "line_id"])
+    return bulk.upsert(conn, schema.shipments, *_shipments_rows(valid), ["shipment_id"])
 
 
 def _write_rejected(
