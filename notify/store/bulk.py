@@ -131,11 +131,18 @@ def _processed(
     processors = _processors(conn, table, columns, for_copy=for_copy)
     if not processors:
         return [tuple(row) for row in rows]
+    # Rows of a batch often share one object (the run's time in every row): convert it once.
+    last: list[tuple[Any, Any]] = [(object(), None) for _ in processors]
     out = []
     for row in rows:
         values = list(row)
-        for i, process in processors:
-            values[i] = process(values[i])
+        for n, (i, process) in enumerate(processors):
+            value = values[i]
+            seen, converted = last[n]
+            if value is not seen:
+                converted = process(value)
+                last[n] = (value, converted)
+            values[i] = converted
         out.append(tuple(values))
     return out
 
