@@ -18,7 +18,7 @@ import struct
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -99,7 +99,27 @@ def _unspool(path: Path) -> Iterator[Any]:
             yield Payload(spool.read(body_len), "api", ref, carrier or None)
 
 
-def run(orders: int, seed: int, database_url: str | None, ingest_mode: str) -> list[Step]:
+class Recorded(list[Step]):
+    """The steps so far, handed to ``save`` after each one: a run that fails late (out of
+    memory in a later stage at a million orders) keeps the figures it measured."""
+
+    def __init__(self, save: Callable[[list[Step]], None] | None = None) -> None:
+        super().__init__()
+        self._save = save
+
+    def append(self, step: Step) -> None:
+        super().append(step)
+        if self._save is not None:
+            self._save(list(self))
+
+
+def run(
+    orders: int,
+    seed: int,
+    database_url: str | None,
+    ingest_mode: str,
+    save: Callable[[list[Step]], None] | None = None,
+) -> list[Step]:
     from sqlalchemy import func, select
 
     from notify.config import load_settings
@@ -111,7 +131,7 @@ def run(orders: int, seed: int, database_url: str | None, ingest_mode: str) -> l
     from notify.store import open_store, schema
 
     work = Path(tempfile.mkdtemp(prefix="oasis-bench-"))
-    steps: list[Step] = []
+    steps = Recorded(save)
     with measured("simulate") as step:
         summary = generate_world(work / "world", orders=orders, seed=seed)
     step.rows = orders
@@ -204,21 +224,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--ingest", choices=["direct", "http"], default="direct")
     args = parser.parse_args(argv)
-    steps = run(args.orders, args.seed, args.database_url, args.ingest)
-    table = Table(title=f"Oasis pipeline, {args.orders:,} orders, "
-                        f"{database_name(args.database_url)}")  # fmt: skip
+    database = database_name(args.database_url)
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"pipeline-{args.orders}-{database}.json"
+
+    def save(steps: list[Step], complete: bool = False) -> None:
+        out.write_text(json.dumps({"orders": args.orders, "seed": args.seed,
+                                   "ingest": args.ingest, "database": database,
+                                   "complete": complete,
+                                   "steps": [s.to_dict() for s in steps]}, indent=2))  # fmt: skip
+
+    steps = run(args.orders, args.seed, args.database_url, args.ingest, save)
+    table = Table(title=f"Oasis pipeline, {args.orders:,} orders, {database}")
     for column in ("step", "rows", "seconds", "rows/s", "peak RSS MB"):
         table.add_column(column, justify="left" if column == "step" else "right")
     for s in steps:
         table.add_row(s.name, f"{s.rows:,}", f"{s.seconds:.2f}", f"{s.rows_per_second:,.0f}",
                       f"{s.peak_rss_mb:,.0f}")  # fmt: skip
     console.print(table)
-    RESULTS.mkdir(exist_ok=True)
-    database = database_name(args.database_url)
-    out = RESULTS / f"pipeline-{args.orders}-{database}.json"
-    out.write_text(json.dumps({"orders": args.orders, "seed": args.seed, "ingest": args.ingest,
-                               "database": database,
-                               "steps": [s.to_dict() for s in steps]}, indent=2))  # fmt: skip
+    save(steps, complete=True)
     console.print(f"saved {out}")
     return 0
 

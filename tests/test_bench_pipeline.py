@@ -23,3 +23,15 @@ def test_results_are_named_after_the_database():
     assert database_name(None) == "sqlite"
     assert database_name("sqlite:////tmp/x.db") == "sqlite"
     assert database_name("postgresql+psycopg2://postgres@127.0.0.1:5432/bench") == "postgresql"
+
+
+def test_every_step_is_saved_as_soon_as_it_is_measured():
+    from bench.__main__ import Recorded
+    from bench.measure import Step
+
+    saved: list[list[str]] = []
+    steps = Recorded(lambda so_far: saved.append([s.name for s in so_far]))
+    steps.append(Step("simulate"))
+    steps.append(Step("load orders"))
+    assert saved == [["simulate"], ["simulate", "load orders"]]
+    assert [s.name for s in steps] == ["simulate", "load orders"]
