@@ -2,20 +2,23 @@
 
     python -m bench [--orders 100000] [--seed 7] [--database-url URL] [--ingest http|direct]
 
-Prints a table and writes ``bench/results/pipeline-<orders>.json`` (seconds, rows/s, peak
-resident memory per stage). ``--ingest direct`` encodes each carrier's answers with its
-sandbox codec in memory and times parsing + storing; ``http`` polls a local sandbox server
-with the real clients (slower, includes HTTP). Talks only to 127.0.0.1.
+Prints a table and writes ``bench/results/pipeline-<orders>-<database>.json`` (seconds,
+rows/s, peak resident memory per stage; database: sqlite or postgresql). ``--ingest direct``
+encodes each carrier's answers with its sandbox codec, spools them to a file next to the
+world (so a million orders' payloads never sit in memory at once) and times parsing +
+storing them; ``http`` polls a local sandbox server with the real clients (slower, includes
+HTTP). Talks only to 127.0.0.1.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import struct
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -70,7 +73,53 @@ def _direct_payloads(world_dir: Path, as_of: datetime) -> Iterator[Any]:
                 yield Payload(body, "api", f"{carrier}:bench", carrier)
 
 
-def run(orders: int, seed: int, database_url: str | None, ingest_mode: str) -> list[Step]:
+_RECORD = struct.Struct(">HHI")  # carrier, origin_ref, body lengths
+
+
+def _spool(payloads: Iterator[Any], path: Path) -> int:
+    """Write each payload to ``path`` (length-prefixed records); returns how many."""
+    count = 0
+    with path.open("wb") as out:
+        for p in payloads:
+            carrier, ref = (p.carrier or "").encode(), p.origin_ref.encode()
+            out.write(_RECORD.pack(len(carrier), len(ref), len(p.body)))
+            out.write(carrier + ref + p.body)
+            count += 1
+    return count
+
+
+def _unspool(path: Path) -> Iterator[Any]:
+    """The payloads ``_spool`` wrote, read back one at a time."""
+    from notify.stages.ingest import Payload
+
+    with path.open("rb") as spool:
+        while header := spool.read(_RECORD.size):
+            carrier_len, ref_len, body_len = _RECORD.unpack(header)
+            carrier, ref = spool.read(carrier_len).decode(), spool.read(ref_len).decode()
+            yield Payload(spool.read(body_len), "api", ref, carrier or None)
+
+
+class Recorded(list[Step]):
+    """The steps so far, handed to ``save`` after each one: a run that fails late (out of
+    memory in a later stage at a million orders) keeps the figures it measured."""
+
+    def __init__(self, save: Callable[[list[Step]], None] | None = None) -> None:
+        super().__init__()
+        self._save = save
+
+    def append(self, step: Step) -> None:
+        super().append(step)
+        if self._save is not None:
+            self._save(list(self))
+
+
+def run(
+    orders: int,
+    seed: int,
+    database_url: str | None,
+    ingest_mode: str,
+    save: Callable[[list[Step]], None] | None = None,
+) -> list[Step]:
     from sqlalchemy import func, select
 
     from notify.config import load_settings
@@ -82,7 +131,7 @@ def run(orders: int, seed: int, database_url: str | None, ingest_mode: str) -> l
     from notify.store import open_store, schema
 
     work = Path(tempfile.mkdtemp(prefix="oasis-bench-"))
-    steps: list[Step] = []
+    steps = Recorded(save)
     with measured("simulate") as step:
         summary = generate_world(work / "world", orders=orders, seed=seed)
     step.rows = orders
@@ -99,11 +148,10 @@ def run(orders: int, seed: int, database_url: str | None, ingest_mode: str) -> l
     step.rows = sum(loaded.loaded.values())
     steps.append(step)
 
-    items: list[Any] = []
+    spool = work / "payloads.spool"
     if ingest_mode == "direct":
         with measured("encode payloads (codecs)") as step:
-            items = list(_direct_payloads(work / "world", as_of))
-        step.rows = len(items)
+            step.rows = _spool(_direct_payloads(work / "world", as_of), spool)
         steps.append(step)
     with measured(f"ingest ({ingest_mode})") as step:
         if ingest_mode == "http":
@@ -123,7 +171,8 @@ def run(orders: int, seed: int, database_url: str | None, ingest_mode: str) -> l
                                               carriers=["fedex", "ups", "usps", "dhl"],
                                               client_for=client_for)  # fmt: skip
         else:
-            result = ingest.ingest_payloads(engine, items, run_id=run_id, stated_at=as_of)
+            result = ingest.ingest_payloads(engine, _unspool(spool), run_id=run_id,
+                                            stated_at=as_of)  # fmt: skip
     step.rows = result.new_events
     step.detail = {"payloads": result.payloads, "results": result.results}
     steps.append(step)
@@ -159,6 +208,15 @@ def run(orders: int, seed: int, database_url: str | None, ingest_mode: str) -> l
     return steps
 
 
+def database_name(url: str | None) -> str:
+    """``sqlite`` (the default store) or the URL's backend name, for the results file."""
+    if url is None:
+        return "sqlite"
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).get_backend_name()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--orders", type=int, default=100_000)
@@ -166,18 +224,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--ingest", choices=["direct", "http"], default="direct")
     args = parser.parse_args(argv)
-    steps = run(args.orders, args.seed, args.database_url, args.ingest)
-    table = Table(title=f"Oasis pipeline, {args.orders:,} orders")
+    database = database_name(args.database_url)
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"pipeline-{args.orders}-{database}.json"
+
+    def save(steps: list[Step], complete: bool = False) -> None:
+        out.write_text(json.dumps({"orders": args.orders, "seed": args.seed,
+                                   "ingest": args.ingest, "database": database,
+                                   "complete": complete,
+                                   "steps": [s.to_dict() for s in steps]}, indent=2))  # fmt: skip
+
+    steps = run(args.orders, args.seed, args.database_url, args.ingest, save)
+    table = Table(title=f"Oasis pipeline, {args.orders:,} orders, {database}")
     for column in ("step", "rows", "seconds", "rows/s", "peak RSS MB"):
         table.add_column(column, justify="left" if column == "step" else "right")
     for s in steps:
         table.add_row(s.name, f"{s.rows:,}", f"{s.seconds:.2f}", f"{s.rows_per_second:,.0f}",
                       f"{s.peak_rss_mb:,.0f}")  # fmt: skip
     console.print(table)
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"pipeline-{args.orders}.json"
-    out.write_text(json.dumps({"orders": args.orders, "seed": args.seed, "ingest": args.ingest,
-                               "steps": [s.to_dict() for s in steps]}, indent=2))  # fmt: skip
+    save(steps, complete=True)
     console.print(f"saved {out}")
     return 0
 

@@ -245,12 +245,14 @@ class ContractLoader:
         if valid.empty:
             return []
         if table == "customers":
-            return contract._customers_rows(valid)
-        if table == "orders":
-            return contract._orders_rows(valid, zones)
-        if table == "order_lines":
-            return contract._lines_rows(valid)
-        return contract._shipments_rows(valid)
+            columns, rows = contract._customers_rows(valid)
+        elif table == "orders":
+            columns, rows = contract._orders_rows(valid, zones)
+        elif table == "order_lines":
+            columns, rows = contract._lines_rows(valid)
+        else:
+            columns, rows = contract._shipments_rows(valid)
+        return [dict(zip(columns, row, strict=True)) for row in rows]
 
     def _write(
         self, conn: Connection, table: str, valid: pd.DataFrame, built: list[dict[str, object]]

@@ -23,8 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from carriers import registry
 from carriers.models import PayloadError, TrackingResult
 from notify.sql import query
-from notify.store import schema
-from notify.store.ops import insert_new
+from notify.store import bulk, schema
 
 log = logging.getLogger(__name__)
 
@@ -60,83 +59,97 @@ class IngestResult:
         }
 
 
+EVENT_COLUMNS = [
+    "carrier", "tracking_number", "occurred_at", "local_time", "status", "reason", "code",
+    "description", "city", "region", "postal_code", "country", "payload_id", "first_seen_at",
+]  # fmt: skip
+EVENT_KEY = ["carrier", "tracking_number", "occurred_at", "code", "status"]
+ETA_COLUMNS = ["carrier", "tracking_number", "stated_at", "earliest", "latest", "payload_id"]
+ETA_KEY = ["carrier", "tracking_number", "stated_at"]
+PROBLEM_COLUMNS = ["carrier", "tracking_number", "kind", "code", "message", "payload_id"]
+PROBLEM_KEY = ["payload_id", "tracking_number", "kind", "code"]
+RAW_COLUMNS = [
+    "sha256", "body", "source", "origin", "origin_ref", "received_at", "run_id",
+    "parse_status", "parse_error",
+]  # fmt: skip
+_LOOKUP = 500  # digests per IN (...) query
+
+
+def _payload_ids(conn: Connection, digests: set[str]) -> dict[str, int]:
+    raw = schema.raw_payloads
+    found: dict[str, int] = {}
+    ordered = sorted(digests)
+    for i in range(0, len(ordered), _LOOKUP):
+        part = ordered[i : i + _LOOKUP]
+        query_ = select(raw.c.sha256, raw.c.payload_id).where(raw.c.sha256.in_(part))
+        found.update((digest, int(pid)) for digest, pid in conn.execute(query_))
+    return found
+
+
+def _store_raw_many(conn: Connection, payloads: list[dict[str, Any]]) -> tuple[list[int], int]:
+    """Keep every body as received (once per SHA-256): the payload id of each, in order,
+    and how many bodies were new. ``payloads``: ``body`` plus the other raw_payloads fields."""
+    digests = [hashlib.sha256(p["body"]).hexdigest() for p in payloads]
+    ids = _payload_ids(conn, set(digests))
+    unseen = [(d, p) for d, p in zip(digests, payloads, strict=True) if d not in ids]
+    rows = [(d, *(p.get(c) for c in RAW_COLUMNS[1:])) for d, p in unseen]
+    new = bulk.insert_new(conn, schema.raw_payloads, RAW_COLUMNS, rows, ["sha256"])
+    if unseen:
+        ids.update(_payload_ids(conn, {d for d, _p in unseen}))
+    return [ids[d] for d in digests], new
+
+
 def _store_raw(conn: Connection, body: bytes, **fields: Any) -> tuple[int, bool]:
-    digest = hashlib.sha256(body).hexdigest()
-    existing = conn.execute(
-        select(schema.raw_payloads.c.payload_id).where(schema.raw_payloads.c.sha256 == digest)
-    ).scalar()
-    if existing is not None:
-        return int(existing), False
-    payload_id = conn.execute(
-        schema.raw_payloads.insert().values(sha256=digest, body=body, **fields)
-    ).inserted_primary_key
-    assert payload_id is not None
-    return int(payload_id[0]), True
+    """One body kept as received: its payload id, and whether it was new."""
+    ids, new = _store_raw_many(conn, [{"body": body, **fields}])
+    return ids[0], new == 1
 
 
-def _event_rows(r: TrackingResult, payload_id: int, now: datetime) -> list[dict[str, Any]]:
-    return [
-        {
-            "carrier": r.carrier,
-            "tracking_number": r.tracking_number,
-            "occurred_at": e.occurred_at,
-            "local_time": e.occurred_at.isoformat(),
-            "status": e.status.value,
-            "reason": e.reason.value if e.reason else None,
-            "code": e.code[:60],
-            "description": e.description,
-            "city": e.location.city,
-            "region": e.location.region,
-            "postal_code": e.location.postal_code,
-            "country": e.location.country,
-            "payload_id": payload_id,
-            "first_seen_at": now,
-        }
-        for e in r.events
-    ]
+@dataclass
+class _Rows:
+    """What one batch of parsed payloads says, as rows for the three tables."""
+
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+    etas: list[tuple[Any, ...]] = field(default_factory=list)
+    problems: list[tuple[Any, ...]] = field(default_factory=list)
 
 
-def _apply(
-    conn: Connection, results: list[TrackingResult], payload_id: int, stated_at: datetime
+def _collect(
+    rows: _Rows, results: list[TrackingResult], payload_id: int, stated_at: datetime
 ) -> IngestResult:
     out = IngestResult(results=len(results))
-    events: list[dict[str, Any]] = []
-    etas: list[dict[str, Any]] = []
-    problems: list[dict[str, Any]] = []
     for r in results:
-        events.extend(_event_rows(r, payload_id, stated_at))
+        rows.events.extend(
+            (r.carrier, r.tracking_number, e.occurred_at, e.occurred_at.isoformat(),
+             e.status.value, e.reason.value if e.reason else None, e.code[:60], e.description,
+             e.location.city, e.location.region, e.location.postal_code, e.location.country,
+             payload_id, stated_at)
+            for e in r.events
+        )  # fmt: skip
         out.unknown_codes.update(f"{r.carrier}:{code}" for code in r.unknown_codes)
         if r.tracking_number and not r.problems:
             eta = r.estimated_delivery
-            etas.append(
-                {
-                    "carrier": r.carrier,
-                    "tracking_number": r.tracking_number,
-                    "stated_at": stated_at,
-                    "earliest": eta.earliest.isoformat() if eta else None,
-                    "latest": eta.latest.isoformat() if eta else None,
-                    "payload_id": payload_id,
-                }
-            )
+            rows.etas.append(
+                (r.carrier, r.tracking_number, stated_at,
+                 eta.earliest.isoformat() if eta else None,
+                 eta.latest.isoformat() if eta else None, payload_id)
+            )  # fmt: skip
         for p in r.problems:
             out.problems[p.kind.value] += 1
-            problems.append(
-                {
-                    "carrier": r.carrier,
-                    "tracking_number": r.tracking_number,
-                    "kind": p.kind.value,
-                    "code": p.code[:60],
-                    "message": p.message,
-                    "payload_id": payload_id,
-                }
+            rows.problems.append(
+                (r.carrier, r.tracking_number, p.kind.value, p.code[:60], p.message, payload_id)
             )
-    key = ["carrier", "tracking_number", "occurred_at", "code", "status"]
-    out.new_events = insert_new(conn, schema.tracking_events, events, key)
-    insert_new(conn, schema.eta_statements, etas, ["carrier", "tracking_number", "stated_at"])
-    insert_new(
-        conn, schema.tracking_problems, problems, ["payload_id", "tracking_number", "kind", "code"]
-    )
     return out
+
+
+def _write(conn: Connection, rows: _Rows) -> int:
+    """One bulk write per table; returns how many events were new."""
+    new_events = bulk.insert_new(
+        conn, schema.tracking_events, EVENT_COLUMNS, rows.events, EVENT_KEY
+    )
+    bulk.insert_new(conn, schema.eta_statements, ETA_COLUMNS, rows.etas, ETA_KEY)
+    bulk.insert_new(conn, schema.tracking_problems, PROBLEM_COLUMNS, rows.problems, PROBLEM_KEY)
+    return new_events
 
 
 @dataclass(frozen=True)
@@ -188,27 +201,29 @@ def _ingest_batch(
 ) -> IngestResult:
     out = IngestResult(payloads=len(items))
     parsed = [(item, *_parse(item)) for item in items]
+    raw = [
+        {
+            "body": item.body,
+            "source": source,
+            "origin": item.origin,
+            "origin_ref": item.origin_ref,
+            "received_at": stated_at,
+            "run_id": run_id,
+            "parse_status": "error" if error else "parsed",
+            "parse_error": error,
+        }
+        for item, source, _results, error in parsed
+    ]
+    rows = _Rows()
     with engine.begin() as conn:
-        for item, source, results, error in parsed:
-            payload_id, is_new = _store_raw(
-                conn,
-                item.body,
-                source=source,
-                origin=item.origin,
-                origin_ref=item.origin_ref,
-                received_at=stated_at,
-                run_id=run_id,
-                parse_status="error" if error else "parsed",
-                parse_error=error,
-            )
-            out.new_payloads += int(is_new)
+        payload_ids, out.new_payloads = _store_raw_many(conn, raw)
+        for (item, _source, results, error), payload_id in zip(parsed, payload_ids, strict=True):
             if error:
                 out.parse_errors += 1
                 log.warning("payload %s (%s) not parsed: %s", payload_id, item.origin_ref, error)
                 continue
-            applied = _apply(conn, results, payload_id, stated_at)
-            applied.payloads = applied.new_payloads = applied.parse_errors = 0
-            out.add(applied)
+            out.add(_collect(rows, results, payload_id, stated_at))
+        out.new_events = _write(conn, rows)
     return out
 
 

@@ -1,4 +1,8 @@
-"""Set-based writes that behave the same on SQLite and PostgreSQL."""
+"""Set-based writes that behave the same on SQLite and PostgreSQL.
+
+Rows come as dicts (one key per column); they are written through ``notify.store.bulk``,
+the one implementation of upsert and insert-if-new.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,11 @@ from itertools import islice
 from typing import Any
 
 from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-CHUNK = 2000
+from notify.store import bulk
+
+CHUNK = 10_000
 
 
 def _chunks(rows: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mapping[str, Any]]]:
@@ -19,17 +24,17 @@ def _chunks(rows: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mappi
         yield chunk
 
 
-def _insert(conn: Connection, table: Table) -> Any:
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    if conn.dialect.name == "sqlite":
-        return sqlite.insert(table)
-    raise RuntimeError(f"unsupported database {conn.dialect.name!r}: use SQLite or PostgreSQL")
-
-
-def _chunk_size(table: Table) -> int:
-    # SQLite allows 32766 bound parameters per statement.
-    return max(1, min(CHUNK, 32000 // max(1, len(table.columns))))
+def _tuples(
+    table: Table, chunk: list[Mapping[str, Any]]
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The first row's keys as the column list, every row as a tuple in that order."""
+    columns = list(chunk[0])
+    try:
+        return columns, [tuple(row[c] for c in columns) for row in chunk]
+    except KeyError as exc:
+        raise ValueError(
+            f"{table.name}: every row needs the same columns; one has no {exc.args[0]!r}"
+        ) from None
 
 
 def upsert(
@@ -41,21 +46,9 @@ def upsert(
 ) -> int:
     """Insert rows; on a key conflict overwrite ``update`` columns (default: all non-key)."""
     count = 0
-    for chunk in _chunks(rows, _chunk_size(table)):
-        # One statement per chunk, run with executemany: compiled once and cached, instead of
-        # a multi-row VALUES statement compiled afresh for every chunk.
-        stmt = _insert(conn, table)
-        columns = update if update is not None else [c for c in chunk[0] if c not in key]
-        if columns:
-            stmt = stmt.on_conflict_do_update(
-                index_elements=list(key), set_={c: stmt.excluded[c] for c in columns}
-            )
-        else:
-            stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
-        if conn.dialect.name == "postgresql":  # RETURNING lets SQLAlchemy batch the VALUES
-            stmt = stmt.returning(*(table.c[k] for k in key))
-        conn.execute(stmt, list(chunk))
-        count += len(chunk)
+    for chunk in _chunks(rows, CHUNK):
+        columns, values = _tuples(table, chunk)
+        count += bulk.upsert(conn, table, columns, values, key, update)
     return count
 
 
@@ -64,11 +57,7 @@ def insert_new(
 ) -> int:
     """Insert rows whose key is not there yet; returns how many were new."""
     new = 0
-    for chunk in _chunks(rows, _chunk_size(table)):
-        stmt = (
-            _insert(conn, table)
-            .values(list(chunk))
-            .on_conflict_do_nothing(index_elements=list(key))
-        )
-        new += conn.execute(stmt).rowcount or 0
+    for chunk in _chunks(rows, CHUNK):
+        columns, values = _tuples(table, chunk)
+        new += bulk.insert_new(conn, table, columns, values, key)
     return new

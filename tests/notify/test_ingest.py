@@ -72,3 +72,25 @@ def test_event_times_keep_their_instant(sqlite_engine, tmp_path):
                                    schema.tracking_events.c.local_time)).all()  # fmt: skip
     for occurred_at, local_time in rows:
         assert occurred_at == datetime.fromisoformat(local_time)
+
+
+def test_one_batch_keeps_a_repeated_body_once_and_its_events_once(engine):
+    """Within one batch (one bulk write per table) a body sent twice is stored once, and an
+    event two payloads both report is inserted once, from the first payload that said it."""
+    from notify.stages.ingest import Payload, ingest_payloads
+
+    body = (SAMPLES / "usps_in_transit.json").read_bytes()
+    resent = body.replace(b"{", b"{ ", 1)  # another body (new SHA-256), the same events
+    items = [Payload(body, "file", "a.json"), Payload(body, "file", "b.json"),
+             Payload(resent, "file", "c.json"), Payload(b"not json", "file", "d.json", "usps")]  # fmt: skip
+    result = ingest_payloads(engine, items, run_id="r1", stated_at=AS_OF)
+    assert (result.payloads, result.new_payloads, result.parse_errors) == (4, 3, 1)
+    assert result.results == 3
+    with engine.connect() as conn:
+        refs = dict(conn.execute(select(schema.raw_payloads.c.origin_ref,
+                                        schema.raw_payloads.c.payload_id)).all())  # fmt: skip
+        sources = set(conn.execute(select(schema.tracking_events.c.payload_id)).scalars())
+    assert set(refs) == {"a.json", "c.json", "d.json"}
+    assert result.new_events == _count(engine, schema.tracking_events) > 0
+    assert sources == {refs["a.json"]}
+    assert _count(engine, schema.eta_statements) == 1  # one statement per parcel and time
