@@ -402,6 +402,9 @@ def _survival(
     return probs, max(alive, 0.0), seen_count
 
 
+FIT_CHUNK = 10_000  # delivered parcels whose moments are counted together
+
+
 class EtaModel:
     """Residual counts per key; :meth:`fit` learns them, :meth:`predict` uses them."""
 
@@ -486,13 +489,20 @@ class EtaModel:
         self._count(rows, into, delivered, weight)
 
     def fit(self, history: Iterable[HistoryParcel]) -> EtaModel:
-        """Learn from delivered parcels not learned from yet (the model only grows)."""
+        """Learn from delivered parcels not learned from yet (the model only grows).
+
+        Counted ``FIT_CHUNK`` parcels at a time: the counts add up, and a parcel's moments
+        (a few hundred keys each) are only held while its chunk is counted.
+        """
         new = []
         for h in history:
             key = (h.parcel.carrier, h.parcel.tracking_number)
             if h.delivered_at is not None and key not in self.fitted:
                 self.fitted.add(key)
                 new.append((h, self._pairs(h, None, None)))
+                if len(new) >= FIT_CHUNK:
+                    self._observe(new, self.counts, delivered=True)
+                    new = []
         self._observe(new, self.counts, delivered=True)
         return self
 

@@ -231,3 +231,16 @@ def test_window_and_bounds_helpers():
     assert lower_bound(1.0, 100, 1.0) < 1.0 < lower_bound(1.0, 100, 0.0) + 1e-9
     assert p_late(dist, 0.0, date(2025, 11, 3)) == 0.5
     assert p_late(dist, 0.1, date(2025, 11, 4)) == pytest.approx(0.15)  # the tail counts as late
+
+
+def test_counting_in_chunks_learns_exactly_what_counting_at_once_does(monkeypatch):
+    from notify import eta_model
+
+    history = lane(np.random.default_rng(4), 250, {1: 0.6, 2: 0.3, 4: 0.1})
+    whole = EtaModel(RULES).fit(history)
+    monkeypatch.setattr(eta_model, "FIT_CHUNK", 7)  # 250 parcels: 35 full chunks and a rest
+    chunked = EtaModel(RULES).fit(history)
+    assert chunked.parcels == whole.parcels == 250
+    assert chunked.counts.delivered == whole.counts.delivered
+    assert chunked.counts.parcels == whole.counts.parcels
+    assert chunked.counts.moments == whole.counts.moments
