@@ -12,6 +12,7 @@ is what "a key reached the provider at most once" counts.
 
 from __future__ import annotations
 
+import abc
 import base64
 import json
 import random
@@ -89,7 +90,7 @@ class _Handler(BaseHTTPRequestHandler):
         stub.handle(self, rec)
 
 
-class StubServer:
+class StubServer(abc.ABC):
     """Base: threading server, recorder, latency, faults, after-response hook."""
 
     def __init__(self, latency: tuple[float, float] = (0.0, 0.0), seed: int = 0) -> None:
@@ -166,8 +167,9 @@ class StubServer:
         if self.after_response is not None:
             self.after_response(rec)
 
+    @abc.abstractmethod
     def answer(self, h: _Handler, rec: Recorded) -> tuple[int, dict[str, str], Any, bool]:
-        raise NotImplementedError
+        """Status, headers, JSON body, and whether the message landed (the provider took it)."""
 
 
 class SendGridStub(StubServer):
