@@ -66,6 +66,18 @@ def carrier_says_late(row: Any) -> bool:
     return stated is None or stated > promise_day(row)
 
 
+def delay_on_a_full_schedule(row: Any, s: TargetingSettings) -> bool:
+    """The carrier reports the parcel running late (a cause in ``s.schedule_delay_causes``)
+    but still shows the first day it scheduled, and that day is the promised day itself:
+    the delay has no room left before the promise. (A carrier that re-plans after a delay
+    states a new day; one that has not yet re-planned still shows its old schedule.)"""
+    if row.cause not in s.schedule_delay_causes:
+        return False
+    first = _day(getattr(row, "carrier_eta_first", None))
+    latest = _day(getattr(row, "carrier_eta_latest", None))
+    return first is not None and latest == first and first >= promise_day(row)
+
+
 def suppression(row: Any, as_of: datetime, s: TargetingSettings) -> str | None:
     """Why this (order, parcel) does not warrant a notice now, or None when it does."""
     if row.order_status != "open":
@@ -77,6 +89,8 @@ def suppression(row: Any, as_of: datetime, s: TargetingSettings) -> str | None:
     if carrier_says_late(row):
         return None  # the carrier itself no longer gives a day within the promise
     latest = _day(row.eta_latest)
+    if latest is None and delay_on_a_full_schedule(row, s):
+        return None  # no window of ours, and running late on a schedule with no room left
     if latest is None:
         hours_left = (as_utc(row.promised_by_utc) - as_of).total_seconds() / 3600
         if hours_left > s.unknown_eta_notify_hours:

@@ -43,6 +43,8 @@ from notify.sql import query
 from notify.store import migrate, schema
 
 Pair = tuple[str, str]
+POLL_HOURS = 6.0  # carriers polled this often before the scored times (warm-up)
+WARMUP_DAYS = 3.0
 
 
 @dataclass
@@ -234,6 +236,14 @@ def _oracle_stages(engine: Engine, truth: Truth, run_id: str, at: datetime) -> N
         upsert(conn, schema.eta_predictions, etas, ["run_id", "episode_id"])
 
 
+def warmup_times(first: datetime, hours: float, days: float) -> list[datetime]:
+    """Poll instants every ``hours`` over the ``days`` before ``first`` (``first`` excluded)."""
+    if hours <= 0 or days <= 0:
+        return []
+    count = int(days * 24 / hours)
+    return [first - timedelta(hours=hours * k) for k in range(count, 0, -1)]
+
+
 def replay(
     world: Path,
     times: Sequence[datetime],
@@ -241,10 +251,16 @@ def replay(
     database_url: str | None = None,
     settings: TargetingSettings | None = None,
     oracle: bool = False,
+    poll_hours: float = POLL_HOURS,
+    warmup_days: float = WARMUP_DAYS,
 ) -> list[Score]:
     """Run the stages at each time (in order) and score each run.
 
-    ``oracle=False``: ingest -> detect -> eta -> target, the whole chain as it runs.
+    ``oracle=False``: ingest -> detect -> eta -> target, the whole chain as it runs. Before
+    the first scored time the carriers are polled every ``poll_hours`` for ``warmup_days``
+    (ingest and detect, not scored), as a deployment that has been running polls them: what
+    the store knows, and when it learned it (the first ETA a carrier gave, a revision), is
+    then what a running deployment would know, not three cold snapshots.
     ``oracle=True``: delay episodes and ETAs from truth, then target: targeting alone.
     """
     import time
@@ -262,7 +278,15 @@ def replay(
     migrate(engine)
     load_order_files(engine, world / "orders")
     scores = []
-    for i, at in enumerate(sorted(times)):
+    ordered = sorted(times)
+    if sandbox is not None and ordered:
+        for k, at in enumerate(warmup_times(ordered[0], poll_hours, warmup_days)):
+            run_id = f"score-{seed}-warmup-{k}"
+            begin_run(engine, run_id=run_id, as_of=at, mode="replay", params={})
+            items = list(_payloads(sandbox, engine, at))
+            ingest.ingest_payloads(engine, items, run_id=run_id, stated_at=at)
+            detect.detect(engine, run_id=run_id, as_of=at)
+    for i, at in enumerate(ordered):
         run_id = f"score-{seed}-{i}"
         begin_run(engine, run_id=run_id, as_of=at, mode="replay", params={})
         started = time.perf_counter()

@@ -8,6 +8,8 @@
 -- * order_status, need_by and order_value come from the order system as loaded.
 -- * carrier_eta_stated_at / carrier_eta_latest: the carrier's newest ETA statement for the
 --   parcel as of the run (latest empty with a statement: the carrier withdrew its ETA).
+-- * carrier_eta_first: the first dated ETA the carrier gave us for the parcel (the schedule
+--   before any revision).
 SELECT c.customer_id, c.email, c.phone, c.locale, c.timezone,
        c.email_opt_in, c.sms_opt_in,
        o.order_id, o.status AS order_status, o.promised_by, o.promised_by_utc,
@@ -26,6 +28,10 @@ SELECT c.customer_id, c.email, c.phone, c.locale, c.timezone,
          WHERE st.carrier = s.carrier AND st.tracking_number = s.tracking_number
            AND st.stated_at <= :as_of
          ORDER BY st.stated_at DESC, st.statement_id DESC LIMIT 1) AS carrier_eta_latest,
+       (SELECT st.latest FROM eta_statements st
+         WHERE st.carrier = s.carrier AND st.tracking_number = s.tracking_number
+           AND st.stated_at <= :as_of AND st.latest IS NOT NULL AND st.latest <> ''
+         ORDER BY st.stated_at, st.statement_id LIMIT 1) AS carrier_eta_first,
        (SELECT COUNT(*) FROM order_lines ol
          WHERE ol.order_id = o.order_id AND ol.shipment_id = s.shipment_id) AS parcel_lines,
        (SELECT COUNT(*) FROM order_lines ol

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
-from notify.scoring import default_times, replay
+from notify.scoring import default_times, replay, warmup_times
 from notify.simulate import generate_world
 
 pytestmark = pytest.mark.slow
@@ -38,3 +40,10 @@ def test_the_whole_chain_is_scored_with_reasons_for_every_miss(world):
     assert score.targeted > 0
     assert sum(score.misses.values()) == score.relevant - score.true_positives
     assert sum(score.wrong.values()) == score.false_positives
+
+
+def test_the_chain_is_warmed_up_by_polls_before_the_first_scored_time():
+    first = datetime(2025, 11, 20, 1, tzinfo=UTC)
+    polls = warmup_times(first, 6.0, 1.0)
+    assert polls == [first - timedelta(hours=h) for h in (24, 18, 12, 6)]
+    assert warmup_times(first, 6.0, 0.0) == [] and warmup_times(first, 0.0, 3.0) == []

@@ -10,6 +10,7 @@ import dataclasses
 import json
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from notify.config import load_settings
@@ -149,6 +150,31 @@ def test_the_carrier_withdrawing_its_eta_is_news_while_the_promise_is_far(engine
     statement(engine, "111", None, stated_at=AS_OF - timedelta(hours=1))
     eta(engine, "r2", eid, None)
     assert run(engine, "r2").notices == 1
+
+
+@pytest.mark.parametrize(
+    ("cause", "first", "latest", "told"),
+    [
+        ("transport_delay", "2026-11-27", "2026-11-27", True),  # no room left before the promise
+        ("transport_delay", "2026-11-26", "2026-11-26", False),  # a day to spare
+        ("transport_delay", "2026-11-25", "2026-11-27", False),  # re-planned: a new day
+        ("weather", "2026-11-27", "2026-11-27", False),  # a hold may still end in time
+    ],
+)
+def test_running_late_on_a_schedule_that_ends_on_the_promised_day_is_news(
+    engine, tmp_path, cause, first, latest, told
+):
+    w = World().customer("C1").order("O1", "C1", promised="2026-11-27")
+    w.parcel("S1", "O1", "111", "Socks").load(engine, tmp_path / "o")
+    eta(engine, "r1", episode(engine, "111", cause), None)  # our window: unknown
+    statement(engine, "111", first, stated_at=AS_OF - timedelta(days=2))
+    statement(engine, "111", latest, stated_at=AS_OF - timedelta(hours=1))
+    result = run(engine, "r1")  # the promise is days away
+    if told:
+        assert result.notices == 1 and not result.suppressed
+    else:
+        assert result.notices == 0
+        assert result.suppressed == {"eta_unknown_promise_not_at_risk_yet": 1}
 
 
 def test_a_parcel_without_items_of_the_order_does_not_concern_it(engine, tmp_path):
