@@ -4,7 +4,10 @@
   carries items of that order, and the delay touches the promise: the new ETA is after the
   promised day, or the cause always matters (lost, damaged, an address to confirm, ...), or
   the carrier's own newest ETA statement is after the promised day (or withdraws the ETA),
-  or the ETA is unknown and the promise is already close (or past).
+  or the ETA is unknown and the promise is already close (or past), or the carrier reports
+  the parcel running late on a schedule that ends on the promised day. A window of ours that
+  still holds the promised day is not told: such a row is held back, or, when notice-worthy
+  for another reason, told with no date and a time by which we write again.
 * A delay spell is one delay of one parcel as the customer lives it: normally one episode;
   when the parcel was relabelled (same shipment_id, new tracking number) while delayed, the
   episode on the new label continues the spell of the old one.
@@ -22,6 +25,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -75,7 +79,11 @@ def delay_on_a_full_schedule(row: Any, s: TargetingSettings) -> bool:
         return False
     first = _day(getattr(row, "carrier_eta_first", None))
     latest = _day(getattr(row, "carrier_eta_latest", None))
-    return first is not None and latest == first and first >= promise_day(row)
+    if first is None or latest != first:
+        return False
+    earliest = _day(row.eta_earliest)  # a carrier day already out of reach has slipped to it
+    day = max(first, earliest) if earliest is not None else first
+    return day >= promise_day(row)
 
 
 def suppression(row: Any, as_of: datetime, s: TargetingSettings) -> str | None:
@@ -88,6 +96,11 @@ def suppression(row: Any, as_of: datetime, s: TargetingSettings) -> str | None:
         return None
     if carrier_says_late(row):
         return None  # the carrier itself no longer gives a day within the promise
+    return _window_reason(row, as_of, s)
+
+
+def _window_reason(row: Any, as_of: datetime, s: TargetingSettings) -> str | None:
+    """Suppression by our window (or its absence) against the promise."""
     latest = _day(row.eta_latest)
     if latest is None and delay_on_a_full_schedule(row, s):
         return None  # no window of ours, and running late on a schedule with no room left
@@ -98,7 +111,31 @@ def suppression(row: Any, as_of: datetime, s: TargetingSettings) -> str | None:
         return None  # we do not know when it arrives and the promise is near: say so
     if latest <= promise_day(row):
         return "eta_meets_promise"
+    if window_holds_promise(row):
+        if delay_on_a_full_schedule(row, s):
+            return None  # told without a window (see ``without_window``)
+        return "eta_may_meet_promise"  # it may well still arrive on the promised day
     return None
+
+
+def window_holds_promise(row: Any) -> bool:
+    """Our window runs past the promised day but also still holds it: "late" and "maybe on
+    time" at once, which no delay notice can say (the gate refuses such a window)."""
+    earliest, latest = _day(row.eta_earliest), _day(row.eta_latest)
+    if earliest is None or latest is None:
+        return False
+    return earliest <= promise_day(row) < latest
+
+
+def without_window(row: Any, next_update_by: datetime) -> Any:
+    """A notice-worthy row whose window still holds the promised day (the carrier said it is
+    late, or the cause always matters): the notice states no date, only when we write again."""
+    if not window_holds_promise(row):
+        return row
+    fields = dict(row._mapping)
+    fields.update(eta_earliest=None, eta_latest=None, eta_most_likely=None, eta_confidence=None)
+    fields.update(eta_method="unknown", next_update_by=next_update_by)
+    return SimpleNamespace(**fields)
 
 
 def sync_labels(conn: Connection, as_of: datetime) -> int:

@@ -229,6 +229,7 @@ class TargetingSettings:
     unknown_eta_notify_hours: float = 36.0  # ETA unknown: tell once the promise is this close
     # the carrier says "running late" but keeps its first day, which is the promised day: late
     schedule_delay_causes: frozenset[str] = frozenset({"transport_delay"})
+    next_update_hours: float = 24.0  # a notice told without a window: next update within this
     escalate_causes: frozenset[str] = frozenset(SERIOUS_CAUSES.split(","))
     escalate_delay_days: int = 5  # new ETA this many days past the promise -> a person
     escalate_repeat_delays: int = 2  # this many delay spells on one order -> a person
@@ -253,6 +254,7 @@ def load_targeting_settings() -> TargetingSettings:
         critical_causes=_env_set("OASIS_CRITICAL_CAUSES", causes),
         unknown_eta_notify_hours=float(_env("OASIS_UNKNOWN_ETA_NOTIFY_HOURS", "36")),
         schedule_delay_causes=_env_set("OASIS_SCHEDULE_DELAY_CAUSES", "transport_delay"),
+        next_update_hours=float(_env("OASIS_NEXT_UPDATE_HOURS", "24")),
         escalate_causes=_env_set("OASIS_ESCALATE_CAUSES", SERIOUS_CAUSES),
         escalate_delay_days=int(_env("OASIS_ESCALATE_DELAY_DAYS", "5")),
         escalate_repeat_delays=int(_env("OASIS_ESCALATE_REPEAT_DELAYS", "2")),

@@ -42,6 +42,7 @@ from notify.audience import (
     suppression,
     sync_labels,
     told_facts,
+    without_window,
 )
 from notify.cases import CaseBook
 from notify.config import TargetingSettings, load_targeting_settings
@@ -330,13 +331,14 @@ def _plan(
 def _customer(customer_id: str, rows: list[Any], ctx: _Context) -> None:
     out, s = ctx.out, ctx.settings
     worthy = []
+    next_update = ctx.as_of + timedelta(hours=s.next_update_hours)
     for row in rows:
         reason = suppression(row, ctx.as_of, s)
         if reason:
             out.count(out.suppressed, reason)
             ctx.decided.append(_parcel_decision(ctx.run_id, row, "suppressed", reason))
         else:
-            worthy.append(row)
+            worthy.append(without_window(row, next_update))
     if not worthy:
         return
     out.affected_customers += 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -175,6 +175,39 @@ def test_running_late_on_a_schedule_that_ends_on_the_promised_day_is_news(
     else:
         assert result.notices == 0
         assert result.suppressed == {"eta_unknown_promise_not_at_risk_yet": 1}
+
+
+def test_a_window_that_still_holds_the_promised_day_is_not_a_delay_notice(engine, tmp_path):
+    w = World().customer("C1").order("O1", "C1", promised="2026-11-24")
+    w.parcel("S1", "O1", "111", "Socks").load(engine, tmp_path / "o")
+    eid = episode(engine, "111", "weather")
+    eta(engine, "r1", eid, "2026-11-25", earliest="2026-11-24")  # Tue-Wed, promised Tue
+    result = run(engine, "r1")
+    assert result.notices == 0 and result.suppressed == {"eta_may_meet_promise": 1}
+
+    # The carrier itself now says Thursday: told, but with no date of ours (our window would
+    # say "late" and "maybe on time" at once), only when we write again.
+    statement(engine, "111", "2026-11-26", stated_at=AS_OF - timedelta(hours=1))
+    eta(engine, "r2", eid, "2026-11-25", earliest="2026-11-24")
+    assert run(engine, "r2").notices == 1
+    plan = notices(engine, "r2")["C1"]
+    assert plan["eta"] is None
+    assert datetime.fromisoformat(plan["next_update_by"]) == AS_OF + timedelta(hours=24)
+    assert [(f["eta_earliest"], f["eta_latest"]) for f in plan["parcel_facts"]] == [(None, None)]
+
+
+def test_a_transport_delay_whose_carrier_day_is_already_out_of_reach_is_news(engine, tmp_path):
+    # The carrier still shows Monday (never revised), our window starts on Tuesday, the
+    # promised day: Monday can no longer be met, so the schedule has slipped onto the promise.
+    w = World().customer("C1").order("O1", "C1", promised="2026-11-24")
+    w.parcel("S1", "O1", "111", "Socks").load(engine, tmp_path / "o")
+    eid = episode(engine, "111", "transport_delay")
+    statement(engine, "111", "2026-11-23", stated_at=AS_OF - timedelta(days=2))
+    eta(engine, "r1", eid, "2026-11-25", earliest="2026-11-24")
+    assert run(engine, "r1").notices == 1
+    assert notices(engine, "r1")["C1"]["eta"] is None
+    eta(engine, "r2", eid, "2026-11-25", earliest="2026-11-23")  # Monday still possible
+    assert run(engine, "r2").suppressed == {"eta_may_meet_promise": 1}
 
 
 def test_a_parcel_without_items_of_the_order_does_not_concern_it(engine, tmp_path):
