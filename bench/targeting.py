@@ -5,10 +5,12 @@
 Builds a store with N open-or-closed orders (one parcel each, a share split into two
 parcels, a share of follow-up orders consolidated onto the same tracking number), every
 parcel active (in transit), and a share of tracking numbers in an open delay episode with
-an ETA for the run (known late, still on time, or unknown; causes from lost to weather).
+an ETA for the run (known late, still on time, a window that still holds the promised day,
+or unknown; causes from lost to weather) and the carrier's ETA statements for it (the
+label-time day, then the same day again, a revision or a withdrawal).
 Then times the target stage twice: the first run (labels recorded, cases opened) and the
 next run an hour later (notices and cases already known), with peak resident memory.
-Prints a table and writes ``bench/results/targeting-<orders>.json``. Only 127.0.0.1.
+Prints a table and writes ``bench/results/targeting-<orders>-<database>.json``. Only 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ def populate(engine: Any, orders: int, delayed: float, seed: int) -> dict[str, i
         promise = rng.integers(-1, 4, n)
         split = rng.random(n) < 0.09
         guest = (rng.random(n) < 0.03) & (np.arange(lo, hi) > lo)  # shares the previous label
-        order_rows, ship_rows, line_rows, episodes, etas = [], [], [], [], []
+        order_rows, ship_rows, line_rows, episodes, etas, said = [], [], [], [], [], []
         for k in range(n):
             i = lo + k
             oid = f"O{i:08d}"
@@ -101,12 +103,14 @@ def populate(engine: Any, orders: int, delayed: float, seed: int) -> dict[str, i
                 if not guest[k] and rng.random() < delayed:
                     episodes.append(_episode(number, rng))
                     etas.append(_eta(episodes[-1]["episode_id"], day, rng))
+                    said.extend(_statements(episodes[-1], day, rng))
         _insert(engine, schema.orders, order_rows)
         _insert(engine, schema.shipments, ship_rows)
         _insert(engine, schema.order_lines, line_rows)
         if episodes:
             _insert(engine, schema.delay_episodes, episodes)
             _insert(engine, schema.eta_predictions, etas)
+            _insert(engine, schema.eta_statements, said)
         counts["shipments"] += len(ship_rows)
         counts["episodes"] += len(episodes)
     return counts
@@ -129,9 +133,24 @@ def _eta(episode_id: str, promised: str, rng: np.random.Generator) -> dict[str, 
                 "next_update_by": AS_OF + timedelta(hours=24)}  # fmt: skip
     late = 0 if roll < 0.3 else int(rng.choice([1, 2, 3, 4, 6], p=[0.4, 0.3, 0.15, 0.1, 0.05]))
     eta = (day + timedelta(days=late)).isoformat()
-    return {"run_id": "bench-1", "episode_id": episode_id, "earliest": eta, "latest": eta,
-            "most_likely": eta, "confidence": 0.9, "method": "carrier_stated",
+    first = (day + timedelta(days=late - 1 if roll > 0.9 else late)).isoformat()  # some straddle
+    return {"run_id": "bench-1", "episode_id": episode_id, "earliest": first, "latest": eta,
+            "most_likely": eta, "confidence": 0.9, "method": "model",
             "next_update_by": None}  # fmt: skip
+
+
+def _statements(episode: dict[str, Any], promised: str, rng: np.random.Generator) -> list[dict]:
+    """The label-time ETA, then the same day again, a revision (+1 to +3) or a withdrawal."""
+    day = datetime.fromisoformat(promised).date() - timedelta(days=int(rng.integers(0, 2)))
+    base = {"carrier": "fedex", "tracking_number": episode["tracking_number"]}
+    later = rng.random()
+    shift = 0 if later < 0.6 else int(rng.integers(1, 4))
+    text = None if later < 0.1 else (day + timedelta(days=shift)).isoformat()
+    return [
+        {**base, "stated_at": AS_OF - timedelta(days=4), "earliest": day.isoformat(),
+         "latest": day.isoformat()},
+        {**base, "stated_at": episode["opened_at"], "earliest": text, "latest": text},
+    ]  # fmt: skip
 
 
 def _copy_etas(engine: Any, source: str, target: str) -> None:
@@ -197,8 +216,8 @@ def main(argv: list[str] | None = None) -> int:
                       f"{s.rows_per_second:,.0f}", f"{s.peak_rss_mb:,.0f}")  # fmt: skip
     console.print(table)
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"targeting-{args.orders}.json"
-    backend = (args.database_url or "sqlite").split(":")[0]
+    backend = (args.database_url or "sqlite").split(":")[0].split("+")[0]
+    out = RESULTS / f"targeting-{args.orders}-{backend}.json"
     out.write_text(json.dumps({"orders": args.orders, "delayed": args.delayed,
                                "database": backend, "seconds_total": time.perf_counter() - started,
                                "steps": [s.to_dict() for s in steps]}, indent=2))  # fmt: skip
