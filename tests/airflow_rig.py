@@ -188,13 +188,26 @@ class AirflowRig:
                 continue
             folder = self.root / "airflow" / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}"
             for log in sorted((folder / f"task_id={ti['task_id']}").glob("attempt=*.log")):
+                text = log.read_text(errors="replace").splitlines()
                 errors = [
-                    line[:600]
-                    for line in log.read_text(errors="replace").splitlines()
-                    if '"level":"error"' in line or "Error" in line
+                    line[:600] for line in text if '"level":"error"' in line or "Error" in line
                 ]
-                out += [f"  {log.name}:", *[f"    {e}" for e in errors[-lines:]]]
+                shown = errors or [line[:600] for line in text]  # no error line: its tail
+                out += [f"  {log.name}:", *[f"    {e}" for e in shown[-lines:]]]
+            out += self._process_lines(ti["task_id"], lines)
         return "\n".join(out)
+
+    def _process_lines(self, task_id: str, lines: int) -> list[str]:
+        """Lines of Airflow's own process logs (scheduler, triggerer, ...) naming the task:
+        a task failed by the scheduler or the triggerer leaves its reason there, not in the
+        task's log."""
+        out = []
+        for log in sorted(self.root.glob("*.log")):
+            hits = [line[:600] for line in log.read_text(errors="replace").splitlines()
+                    if task_id in line]  # fmt: skip
+            if hits:
+                out += [f"  {log.name}:", *[f"    {h}" for h in hits[-lines:]]]
+        return out
 
     def rest(self) -> Rest:
         return Rest(self.base_url)
