@@ -74,7 +74,9 @@ def delay_on_a_full_schedule(row: Any, s: TargetingSettings) -> bool:
     """The carrier reports the parcel running late (a cause in ``s.schedule_delay_causes``)
     but still shows the first day it scheduled, and that day is the promised day itself:
     the delay has no room left before the promise. (A carrier that re-plans after a delay
-    states a new day; one that has not yet re-planned still shows its old schedule.)"""
+    states a new day; one that has not yet re-planned still shows its old schedule.) A
+    scheduled day our window already starts after can no longer be met: the schedule has
+    slipped to our first day, and that is then the day compared with the promise."""
     if row.cause not in s.schedule_delay_causes:
         return False
     first = _day(getattr(row, "carrier_eta_first", None))
@@ -132,7 +134,8 @@ def without_window(row: Any, next_update_by: datetime) -> Any:
     late, or the cause always matters): the notice states no date, only when we write again."""
     if not window_holds_promise(row):
         return row
-    fields = dict(row._mapping)
+    mapping = getattr(row, "_mapping", None)  # a database row, or already a namespace
+    fields = dict(mapping) if mapping is not None else dict(vars(row))
     fields.update(eta_earliest=None, eta_latest=None, eta_most_likely=None, eta_confidence=None)
     fields.update(eta_method="unknown", next_update_by=next_update_by)
     return SimpleNamespace(**fields)

@@ -1,0 +1,50 @@
+"""Row-level targeting rules on plain rows (the database paths are in test_target_rules)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from types import SimpleNamespace
+
+from notify.audience import delay_on_a_full_schedule, window_holds_promise, without_window
+from notify.config import TargetingSettings
+
+NEXT = datetime(2026, 11, 20, 18, tzinfo=UTC)
+
+
+def _row(**kw: object) -> SimpleNamespace:
+    base = {"promised_by": "2026-11-24", "cause": "transport_delay", "eta_earliest": None,
+            "eta_latest": None, "eta_most_likely": None, "eta_confidence": None,
+            "eta_method": "unknown", "next_update_by": None, "carrier_eta_first": None,
+            "carrier_eta_latest": None}  # fmt: skip
+    return SimpleNamespace(**{**base, **kw})
+
+
+def test_only_a_window_on_both_sides_of_the_promised_day_holds_it():
+    assert window_holds_promise(_row(eta_earliest="2026-11-24", eta_latest="2026-11-25"))
+    assert window_holds_promise(_row(eta_earliest="2026-11-23", eta_latest="2026-11-26"))
+    assert not window_holds_promise(_row(eta_earliest="2026-11-25", eta_latest="2026-11-26"))
+    assert not window_holds_promise(_row(eta_earliest="2026-11-23", eta_latest="2026-11-24"))
+    assert not window_holds_promise(_row())  # unknown
+
+
+def test_a_row_told_without_a_window_keeps_everything_else():
+    row = _row(eta_earliest="2026-11-24", eta_latest="2026-11-25", eta_confidence=0.95,
+               eta_method="model", order_id="O1")  # fmt: skip
+    told = without_window(row, NEXT)
+    assert (told.eta_earliest, told.eta_latest, told.eta_confidence) == (None, None, None)
+    assert (told.eta_method, told.next_update_by, told.order_id) == ("unknown", NEXT, "O1")
+    kept = _row(eta_earliest="2026-11-25", eta_latest="2026-11-26")
+    assert without_window(kept, NEXT) is kept
+
+
+def test_the_schedule_compared_with_the_promise_is_the_carriers_first_day_or_later():
+    s = TargetingSettings()
+    on_promise = {"carrier_eta_first": "2026-11-24", "carrier_eta_latest": "2026-11-24"}
+    assert delay_on_a_full_schedule(_row(**on_promise), s)
+    assert not delay_on_a_full_schedule(_row(**on_promise, cause="weather"), s)
+    spare = {"carrier_eta_first": "2026-11-23", "carrier_eta_latest": "2026-11-23"}
+    assert not delay_on_a_full_schedule(_row(**spare), s)
+    assert delay_on_a_full_schedule(_row(**spare, eta_earliest="2026-11-24"), s)  # slipped
+    assert not delay_on_a_full_schedule(_row(**spare, eta_earliest="2026-11-23"), s)
+    revised = {"carrier_eta_first": "2026-11-21", "carrier_eta_latest": "2026-11-24"}
+    assert not delay_on_a_full_schedule(_row(**revised), s)
