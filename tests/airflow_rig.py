@@ -209,6 +209,26 @@ class AirflowRig:
                 out += [f"  {log.name}:", *[f"    {h}" for h in hits[-lines:]]]
         return out
 
+    def wait_paused_worker_gone(
+        self, dag_id: str, run_id: str, task_id: str, timeout: float = 60
+    ) -> None:
+        """After a HITL task shows ``awaiting_input``: wait until the scheduler has heard that
+        the worker process which paused it exited. Airflow 3 races here: an answer given
+        before that event arrives puts the task back in the queue, the late "success" of the
+        pausing process then meets a queued task, and the scheduler fails it ("finished with
+        state success, but the task instance's state attribute is queued"). A person never
+        answers within that half second; a test can, so it waits for the event."""
+        key = f"task_id='{task_id}', run_id='{run_id}'"
+
+        def exited() -> bool:
+            for log in self.root.glob("*.log"):
+                for line in log.read_text(errors="replace").splitlines():
+                    if "Received executor event" in line and key in line and dag_id in line:
+                        return True
+            return False
+
+        wait_for(f"the worker that paused {task_id} of {run_id} to exit", exited, timeout)
+
     def rest(self) -> Rest:
         return Rest(self.base_url)
 

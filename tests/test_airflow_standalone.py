@@ -157,6 +157,7 @@ def test_a_halted_batch_is_approved_through_the_rest_hitl_endpoint_then_sent(air
     started = time.monotonic()
     rest.trigger(DAG, "e2e_halt", conf)
     rest.wait_task(DAG, "e2e_halt", "approve_batch", "awaiting_input", timeout=600)
+    airflow["rig"].wait_paused_worker_gone(DAG, "e2e_halt", "approve_batch")
     TIMINGS["run up to the approval task"] = time.monotonic() - started
 
     detail = rest.hitl(DAG, "e2e_halt", "approve_batch")
