@@ -99,7 +99,7 @@ def _start_processes(rig: AirflowRig, workers: int) -> None:
     rig.wait_healthy(["metadatabase", "scheduler", "dag_processor"])
 
 
-def drive(rest: Rest, conf: dict[str, Any], as_of: Any) -> list[str]:
+def drive(rig: AirflowRig, rest: Rest, conf: dict[str, Any], as_of: Any) -> list[str]:
     """The four steps of the proof; returns every run id it created."""
     rest.wait_for_dag(DAG)
     rest.unpause(DAG)
@@ -126,12 +126,13 @@ def drive(rest: Rest, conf: dict[str, Any], as_of: Any) -> list[str]:
     )
     backfill = [r["dag_run_id"] for r in rest.runs(DAG, run_type="backfill")]
     for run_id in backfill:
-        print(f"  {run_id}: {finish(rest, run_id)}")
+        print(f"  {run_id}: {finish(rig, rest, run_id)}")
     return ["proof_send", "proof_again", *backfill]
 
 
-def finish(rest: Rest, run_id: str, timeout: float = 1800) -> str:
-    """Wait for a run; if its gate halted the batch, approve it as ops would (REST HITL)."""
+def finish(rig: AirflowRig, rest: Rest, run_id: str, timeout: float = 1800) -> str:
+    """Wait for a run; if its gate halted the batch, approve it as ops would (REST HITL),
+    once the worker that paused the approval task has exited (see the rig)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         state = str(rest.run(DAG, run_id)["state"])
@@ -139,6 +140,7 @@ def finish(rest: Rest, run_id: str, timeout: float = 1800) -> str:
             return state
         ti = rest.get(f"/dags/{DAG}/dagRuns/{run_id}/taskInstances/approve_batch")
         if ti["state"] == "awaiting_input":
+            rig.wait_paused_worker_gone(DAG, run_id, "approve_batch")
             why = {"decision_reason": "celery proof: approve the backfill's halted batch"}
             rest.respond(DAG, run_id, "approve_batch", ["Approve"], why)
             print(f"  {run_id}: the gate halted it; approved through the REST HITL endpoint")
@@ -235,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         with SandboxServer(SandboxWorld.load(root / "world")) as sandbox:
             conf = {"orders_dir": str(root / "world" / "orders"), "sandbox_url": sandbox.base_url,
                     "carriers": ["fedex", "ups", "usps", "dhl"]}  # fmt: skip
-            runs = drive(rest, conf, world.demo_as_of)
+            runs = drive(rig, rest, conf, world.demo_as_of)
         states = {r: rest.run(DAG, r)["state"] for r in runs}
         result = {
             "runs": states,
