@@ -236,6 +236,15 @@ def _oracle_stages(engine: Engine, truth: Truth, run_id: str, at: datetime) -> N
         upsert(conn, schema.eta_predictions, etas, ["run_id", "episode_id"])
 
 
+def _poll_and_detect(sandbox: Any, engine: Engine, run_id: str, at: datetime) -> None:
+    """What the carriers show at ``at``, ingested through the real parsers, then detect."""
+    from notify.stages import detect, ingest
+
+    items = list(_payloads(sandbox, engine, at))
+    ingest.ingest_payloads(engine, items, run_id=run_id, stated_at=at)
+    detect.detect(engine, run_id=run_id, as_of=at)
+
+
 def warmup_times(first: datetime, hours: float, days: float) -> list[datetime]:
     """Poll instants every ``hours`` over the ``days`` before ``first`` (``first`` excluded)."""
     if hours <= 0 or days <= 0:
@@ -267,7 +276,7 @@ def replay(
 
     from carriers.sandbox import SandboxWorld
     from notify.simulate import load_meta
-    from notify.stages import detect, eta, ingest, target
+    from notify.stages import eta, target
 
     settings = settings or load_targeting_settings()
     seed = int(load_meta(world)["seed"])
@@ -283,9 +292,7 @@ def replay(
         for k, at in enumerate(warmup_times(ordered[0], poll_hours, warmup_days)):
             run_id = f"score-{seed}-warmup-{k}"
             begin_run(engine, run_id=run_id, as_of=at, mode="replay", params={})
-            items = list(_payloads(sandbox, engine, at))
-            ingest.ingest_payloads(engine, items, run_id=run_id, stated_at=at)
-            detect.detect(engine, run_id=run_id, as_of=at)
+            _poll_and_detect(sandbox, engine, run_id, at)
     for i, at in enumerate(ordered):
         run_id = f"score-{seed}-{i}"
         begin_run(engine, run_id=run_id, as_of=at, mode="replay", params={})
@@ -293,9 +300,7 @@ def replay(
         if sandbox is None:
             _oracle_stages(engine, truth, run_id, at)
         else:
-            items = list(_payloads(sandbox, engine, at))
-            ingest.ingest_payloads(engine, items, run_id=run_id, stated_at=at)
-            detect.detect(engine, run_id=run_id, as_of=at)
+            _poll_and_detect(sandbox, engine, run_id, at)
             eta.predict(engine, run_id=run_id, as_of=at)
         result = target.target(engine, run_id=run_id, as_of=at, settings=settings)
         seconds = time.perf_counter() - started
