@@ -237,7 +237,7 @@ class TargetingSettings:
     need_by_margin_days: int = 0  # need-by at risk when the ETA is later than need-by - margin
     no_channel_escalate_days: int = 2  # unreachable customer: escalate when this late
     escalation_mode: str = "alongside"  # alongside: notice + case; instead: case only
-    follow_ups: bool = False  # "delivered after all" / "resolved" notices to those told
+    follow_ups: bool = True  # "delivered after all" / "resolved" notices to those told
     follow_up_hours: float = 72.0  # how long after the episode closed a follow-up may go
 
 
@@ -262,7 +262,7 @@ def load_targeting_settings() -> TargetingSettings:
         need_by_margin_days=int(_env("OASIS_NEED_BY_MARGIN_DAYS", "0")),
         no_channel_escalate_days=int(_env("OASIS_NO_CHANNEL_ESCALATE_DAYS", "2")),
         escalation_mode=mode,
-        follow_ups=_env_bool("OASIS_FOLLOW_UPS", False),
+        follow_ups=_env_bool("OASIS_FOLLOW_UPS", True),
         follow_up_hours=float(_env("OASIS_FOLLOW_UP_HOURS", "72")),
     )
 

@@ -1,11 +1,18 @@
 """Follow-ups: a customer told about a delay hears once more when it is over.
 
-"Delivered after all" when every parcel they were told about has been delivered since, or
-"resolved" when the trouble cleared without a delivery yet (the parcel is moving again on
-time). Only parcels whose episode closed within ``follow_up_hours`` of the run, of orders
-that are still wanted (not cancelled or refunded) and without an open case, and not in a
-new delay. Off unless ``OASIS_FOLLOW_UPS`` is on, because the message kinds ``delivered``
-and ``resolved`` need their own templates; the notice plan says its ``kind``.
+"Delivered after all" when the parcels they were told about have been delivered since (the
+message states the day), or "resolved" when the trouble cleared without a delivery yet and
+the carrier's newest date is back within the promise (the message states that date). A
+parcel whose delay cleared without a carrier date gets no "resolved" message: "it is fine
+now" with no day to show for it is the vague message Oasis exists to avoid; its customer
+hears "delivered" if it arrives while the episode's close is within ``follow_up_hours``.
+
+Only parcels whose episode closed within ``follow_up_hours`` of the run, of orders that are
+still wanted (not cancelled or refunded) and without an open case, and not in a new delay.
+One follow-up per told set of parcels: the notice key's facts are the same for both kinds,
+so a customer who heard "resolved" does not hear "delivered" about the same delay too.
+When some of a customer's parcels arrived and others only cleared, the delivered ones are
+told now and the others wait for their delivery. ``OASIS_FOLLOW_UPS`` turns it off.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from datetime import timedelta
 from itertools import groupby
 from types import SimpleNamespace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -21,13 +29,35 @@ from sqlalchemy.engine import Engine
 from notify.audience import NoticeKey
 from notify.policy import choose_channels, recipient_zones
 from notify.sql import query
+from notify.stages.compose import customer_zone
 from notify.stages.target import _emit, _plan, _recipient
 from notify.store import schema
+from notify.store.types import as_utc
 
-ENDED = {"delivered": "delivered", "resolved": "resolved"}
+ENDED = {"delivered", "resolved"}
+FOLLOW_UP = {"kind": "follow_up"}  # the notice key's facts: one follow-up per told set
 
 
-def _parcel(told: Any, customer: Any, shipment: Any) -> SimpleNamespace:
+def _day(value: Any, zone: str) -> str:
+    """An instant's day in the customer's zone (YYYY-MM-DD)."""
+    return as_utc(value).astimezone(ZoneInfo(zone)).date().isoformat()
+
+
+def _outcome(t: Any, zone: str, today: str) -> tuple[str, str, str] | None:
+    """("delivered" or "resolved", first day, last day) for one told parcel; None when there
+    is nothing definite to say yet (cleared, but no carrier date within the promise)."""
+    if t.delivered_at is not None:
+        day = _day(t.delivered_at, zone)
+        return "delivered", day, day
+    if t.close_reason != "resolved" or not (t.carrier_earliest and t.carrier_latest):
+        return None
+    first, last = str(t.carrier_earliest)[:10], str(t.carrier_latest)[:10]
+    if first < today or last > str(t.promised_by)[:10]:
+        return None  # a date already gone, or still after the promise: not "resolved"
+    return "resolved", first, last
+
+
+def _parcel(told: Any, customer: Any, shipment: Any, days: tuple[str, str]) -> SimpleNamespace:
     return SimpleNamespace(
         customer_id=told.customer_id,
         order_id=told.order_id,
@@ -35,11 +65,11 @@ def _parcel(told: Any, customer: Any, shipment: Any) -> SimpleNamespace:
         episode_id=told.episode_id,
         kind=told.close_reason,
         cause=told.cause,
-        eta_earliest=None,
-        eta_latest=None,
-        eta_most_likely=None,
+        eta_earliest=days[0],
+        eta_latest=days[1],
+        eta_most_likely=days[1],
         eta_confidence=None,
-        eta_method=None,
+        eta_method="carrier",
         next_update_by=None,
         email=customer.email,
         phone=customer.phone,
@@ -71,27 +101,41 @@ def _load(engine: Engine, ctx: Any) -> tuple[list[Any], dict[str, Any], dict[str
     return list(told), customers, shipments, paused  # fmt: skip
 
 
+def _ended(group: Any, still: set[tuple[str, str]], paused: set[str]) -> list[Any]:
+    return [
+        t
+        for t in group
+        if (t.order_id, t.shipment_id) not in still
+        and t.close_reason in ENDED
+        and t.order_status not in ("cancelled", "refunded")
+        and t.order_id not in paused
+    ]
+
+
 def follow_ups(engine: Engine, ctx: Any, rows: list[Any]) -> None:
     """Plan one follow-up notice per customer whose told delays have ended."""
     still = {(r.order_id, r.shipment_id) for r in rows}
     told, customers, shipments, paused = _load(engine, ctx)
     for customer_id, group in groupby(told, key=lambda t: t.customer_id):
-        ended = [
-            t
-            for t in group
-            if (t.order_id, t.shipment_id) not in still
-            and t.close_reason in ENDED
-            and t.order_status not in ("cancelled", "refunded")
-            and t.order_id not in paused
-        ]
+        ended = _ended(group, still, paused)
         if not ended:
             continue
         customer = customers[customer_id]
-        parcels = [_parcel(t, customer, shipments.get(t.shipment_id)) for t in ended]
-        kind = "delivered" if all(t.close_reason == "delivered" for t in ended) else "resolved"
+        zone = customer_zone(customer, [s for t in ended if (s := shipments.get(t.shipment_id))])
+        if zone is None:
+            continue  # no day can be stated without the customer's zone
+        today = ctx.as_of.astimezone(ZoneInfo(zone)).date().isoformat()
+        outcomes = [(t, o) for t in ended if (o := _outcome(t, zone, today)) is not None]
+        delivered = [(t, o) for t, o in outcomes if o[0] == "delivered"]
+        chosen = delivered or outcomes  # parcels that arrived first; cleared ones wait
+        if not chosen:
+            continue
+        kind = "delivered" if delivered else "resolved"
+        parcels = [
+            _parcel(t, customer, shipments.get(t.shipment_id), (o[1], o[2])) for t, o in chosen
+        ]
         spells = tuple(sorted((p.order_id, p.shipment_id, p.episode_id) for p in parcels))
-        facts = {"kind": kind, "eta": None, "cause": None, "unknown_eta": False}
-        key = NoticeKey(customer_id, spells, facts)
+        key = NoticeKey(customer_id, spells, dict(FOLLOW_UP))
         recipient = _recipient(parcels[0])
         choice = choose_channels(recipient, ctx.channels_enabled)
         zones, source = recipient_zones(recipient)
@@ -110,6 +154,13 @@ def follow_ups(engine: Engine, ctx: Any, rows: list[Any]) -> None:
                 "escalated_orders": {},
             },
         )
+        window = {
+            "earliest": min(p.eta_earliest for p in parcels),
+            "latest": max(p.eta_latest for p in parcels),
+        }
+        plan["core"]["eta"] = window
+        plan["eta"] = {**window, "most_likely": window["latest"], "confidence": None}
+        plan["eta"]["method"] = "delivery scan" if kind == "delivered" else "carrier"
         plan["kind"] = kind
         ctx.out.follow_ups += 1
         _emit(key.notice_id(0), plan, parcels, choice, zones, False, ctx)

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from carriers.taxonomy import Reason
 from notify.render import (
+    FOLLOW_UP_KINDS,
     SMS_TINY_TITLE_LIMIT,
     TEMPLATES_DIR,
     RenderError,
@@ -83,6 +84,8 @@ ROW_COLUMNS = (
     "evidence_age_hours",
     "freshness_limit_hours",
     "episode_open",
+    "episodes_closed",
+    "kind",
     "locale",
     "timezone",
     "next_steps",
@@ -91,6 +94,7 @@ ROW_COLUMNS = (
 )
 
 KNOWN_CAUSES = frozenset(r.value for r in Reason if r is not Reason.UNKNOWN)
+KINDS = frozenset({"delay"} | FOLLOW_UP_KINDS)
 UNKNOWN = Reason.UNKNOWN.value
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}\Z")
 _TEMPLATE_TOKENS = ("{{", "}}", "{%", "%}", "{#", "#}")
@@ -107,11 +111,23 @@ class Rule:
 
 
 ROW_RULES: tuple[Rule, ...] = (
-    Rule("content_complete", "channel is email or sms and every part is there"),
+    Rule(
+        "content_complete",
+        "channel is email or sms, the kind is delay, delivered or resolved, every part is there",
+    ),
     Rule("subject_single_line", "the email subject has no CR or LF"),
-    Rule("eta_or_next_update", "a concrete ETA or else an explicit next update time"),
-    Rule("eta_in_future", "the ETA does not start before the as-of date"),
-    Rule("eta_after_promise", "the ETA starts after the promised date"),
+    Rule(
+        "eta_or_next_update",
+        "a concrete ETA or else an explicit next update time (a follow-up: its day, no update)",
+    ),
+    Rule(
+        "eta_in_future",
+        "the ETA does not start before the as-of date (delivered: the day is not in the future)",
+    ),
+    Rule(
+        "eta_after_promise",
+        "a delay's ETA starts after the promised date; a resolved one's ends by it",
+    ),
     Rule("eta_window_within_limit", "the ETA window is ordered and within max_window_days"),
     Rule(
         "next_update_upcoming",
@@ -135,7 +151,10 @@ ROW_RULES: tuple[Rule, ...] = (
     Rule("consent_given", "the customer consented to this channel"),
     Rule("recipient_valid", "valid email address syntax, or an E.164 number for sms"),
     Rule("sms_within_two_segments", "an SMS needs at most two segments"),
-    Rule("notice_current", "the delay episode is open and its evidence is fresh"),
+    Rule(
+        "notice_current",
+        "the delay episodes are open (a follow-up: all closed) and the evidence is fresh",
+    ),
 )
 
 BATCH_RULES: tuple[Rule, ...] = (
@@ -243,6 +262,8 @@ class _Parsed:
     """The staged frame with the parsed columns several rules share."""
 
     df: pd.DataFrame
+    kind: pd.Series  # delay, delivered or resolved
+    follow_up: pd.Series  # delivered or resolved
     is_email: pd.Series
     is_sms: pd.Series
     earliest: pd.Series
@@ -266,8 +287,11 @@ def _parse(df: pd.DataFrame) -> _Parsed:
     has_offset = update.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True)
     channel = _text(df["channel"])
     subject, body = _text(df["subject"]).tolist(), _text(df["body_text"]).tolist()
+    kind = _text(df["kind"])
     return _Parsed(
         df=df,
+        kind=kind,
+        follow_up=kind.isin(FOLLOW_UP_KINDS),
         is_email=channel.eq("email"),
         is_sms=channel.eq("sms"),
         earliest=_day(df["eta_earliest"]),
@@ -290,7 +314,7 @@ def _parse(df: pd.DataFrame) -> _Parsed:
 def _content_complete(p: _Parsed) -> pd.Series:
     text = _present(p.df["body_text"])
     email_parts = _present(p.df["subject"]) & _present(p.df["body_html"])
-    return text & (p.is_sms | (p.is_email & email_parts))
+    return p.kind.isin(KINDS) & text & (p.is_sms | (p.is_email & email_parts))
 
 
 def _subject_single_line(p: _Parsed) -> pd.Series:
@@ -299,7 +323,8 @@ def _subject_single_line(p: _Parsed) -> pd.Series:
 
 def _eta_or_next_update(p: _Parsed) -> pd.Series:
     eta_ok = p.earliest.notna() & p.latest.notna()
-    return (eta_ok & ~p.update_given) | (~p.eta_any & p.update_given & p.update_valid)
+    update_ok = ~p.follow_up & ~p.eta_any & p.update_given & p.update_valid
+    return (eta_ok & ~p.update_given) | update_ok
 
 
 # The value rules below judge a value only when it is there and readable; a missing or
@@ -308,11 +333,21 @@ def _eta_or_next_update(p: _Parsed) -> pd.Series:
 
 
 def _eta_in_future(p: _Parsed) -> pd.Series:
-    return p.earliest.isna() | (p.earliest >= p.as_of)
+    """A delivered day is in the past: it may be one day past the as-of date (UTC) only,
+    where the customer's zone is already in the next day."""
+    import pandas as pd
+
+    delivered = p.kind.eq("delivered")
+    ahead = p.latest.isna() | (p.latest <= p.as_of + pd.Timedelta(days=1))
+    return p.earliest.isna() | (delivered & ahead) | (~delivered & (p.earliest >= p.as_of))
 
 
 def _eta_after_promise(p: _Parsed) -> pd.Series:
-    return p.earliest.isna() | (p.earliest > _day(p.df["promised_by"]))
+    promise = _day(p.df["promised_by"])
+    resolved = p.kind.eq("resolved")
+    late = p.earliest.isna() | (p.earliest > promise)
+    in_time = p.latest.notna() & (p.latest <= promise)
+    return p.kind.eq("delivered") | (resolved & in_time) | (~p.follow_up & late)
 
 
 def _eta_window_within_limit(p: _Parsed) -> pd.Series:
@@ -645,7 +680,10 @@ def _notice_current(p: _Parsed) -> pd.Series:
 
     age = pd.to_numeric(p.df["evidence_age_hours"], errors="coerce")
     limit = pd.to_numeric(p.df["freshness_limit_hours"], errors="coerce")
-    return _strict_true(p.df["episode_open"]) & (age >= 0) & (age <= limit)
+    current = (p.follow_up & _strict_true(p.df["episodes_closed"])) | (
+        ~p.follow_up & _strict_true(p.df["episode_open"])
+    )
+    return current & (age >= 0) & (age <= limit)
 
 
 _ROW_CHECKS: dict[str, Callable[[_Parsed], pd.Series]] = {

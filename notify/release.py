@@ -8,9 +8,10 @@ Two rules, both recorded as decisions with their reason:
   window ended before the newest moment the store has seen (the latest run's as-of time, in
   the customer's zone). This matters for a backfill allowed to send (``backfill_may_send``)
   and for a batch approved hours after it halted; on an ordinary hourly run nothing is newer
-  than the run itself, so nothing expires. Replays send nothing and are not second-guessed:
-  they show what would have been sent then. Stale rows become ``expired`` in the outbox and
-  ``suppressed`` decisions (``stale: ...``).
+  than the run itself, so nothing expires. A follow-up is about closed episodes and
+  deliveries, so only a "resolved" one can go stale (its new date passed). Replays send
+  nothing and are not second-guessed: they show what would have been sent then. Stale rows
+  become ``expired`` in the outbox and ``suppressed`` decisions (``stale: ...``).
 * **Only the channels chosen on the trigger form.** Rows for another channel become
   ``withheld`` in the outbox and ``deferred`` decisions.
 
@@ -135,6 +136,19 @@ def _eta_passed(facts: dict[str, Any], now: datetime) -> tuple[str, str] | None:
     return None
 
 
+def _stale(
+    facts: dict[str, Any], found: tuple[str, str] | None, now: datetime
+) -> tuple[str, str] | None:
+    """A follow-up is about closed episodes and, when delivered, a delivery: those are its
+    news, not signs of staleness. A delivered day stays true; a resolved date can pass."""
+    kind = facts.get("kind", "delay")
+    if kind == "delivered":
+        return None
+    if kind == "resolved":
+        return _eta_passed(facts, now)
+    return found or _eta_passed(facts, now)
+
+
 def release(engine: Engine, *, run: Run) -> ReleaseResult:
     out = ReleaseResult()
     ob, n = schema.outbox, schema.notices
@@ -155,9 +169,7 @@ def release(engine: Engine, *, run: Run) -> ReleaseResult:
         ).all()
         for r in published:
             facts = json.loads(r.facts)
-            found = stale.get(r.notice_id) or (
-                _eta_passed(facts, now) if run.mode != "replay" else None
-            )
+            found = _stale(facts, stale.get(r.notice_id), now) if run.mode != "replay" else None
             if found:
                 state, decision = "expired", "suppressed"
                 kind, why = found

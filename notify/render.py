@@ -108,6 +108,10 @@ _SMS_PLAIN_PAIRS = tuple((chr(code), str(plain)) for code, plain in _SMS_PLAIN.i
 _URL_RE = re.compile(r"https?://[^\s<>\"'`{}|\\^]+\Z")
 _ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/#-]*\Z")
 _KIND_RE = re.compile(r"[a-z][a-z_]*\Z")  # names templates and a wording section
+# Follow-ups to a delay notice: the parcels arrived after all, or the trouble cleared and the
+# carrier's date is back within the promise. Their 'eta' is that day (or days), never an
+# update time: a follow-up only goes out when there is a date to state.
+FOLLOW_UP_KINDS = frozenset({"delivered", "resolved"})
 _PLACEHOLDER_RE = re.compile(r"\{([a-z_]+)\}")
 # Placeholders holding free text typed by people (shop data, carrier scan locations).
 _ISOLATED = frozenset({"name", "title", "place"})
@@ -554,6 +558,8 @@ def _read_facts(facts: Mapping[str, Any]) -> _Notice:
     kind = _str(facts, "kind", "")
     if not _KIND_RE.match(kind):
         raise RenderError("facts['kind'] must be a lower-case word such as 'delay'")
+    if kind in FOLLOW_UP_KINDS and eta is None:
+        raise RenderError(f"a {kind!r} follow-up needs the day in facts['eta']")
     return _Notice(
         kind=kind,
         locale=locale,
@@ -799,13 +805,15 @@ def _cause_text(
     return w.keyed("causes", cause, length)
 
 
-def _previous_text(previous: _Previous | None, w: _Wording, fmt: _Formatter) -> str:
-    """For a second delay: what our last message said, so the change is plain."""
+def _previous_text(previous: _Previous | None, w: _Wording, fmt: _Formatter, kind: str) -> str:
+    """What our last message said: for a second delay, so the change is plain; for a
+    follow-up, so the customer knows which message it answers (its own wording)."""
     if previous is None:
         return ""
+    section = kind if w.has(kind, "previous_eta") else "phrases"
     sent = fmt.long_date(previous.sent_on)
     if previous.eta is None:
-        return w.fill("phrases", "previous_no_eta", sent=sent)
+        return w.fill(section, "previous_no_eta", sent=sent)
     eta = previous.eta
     said = (
         w.fill("phrases", "previous_on_day", date=fmt.long_date(eta.earliest))
@@ -817,7 +825,22 @@ def _previous_text(previous: _Previous | None, w: _Wording, fmt: _Formatter) -> 
             latest=fmt.long_date(eta.latest),
         )
     )
-    return w.fill("phrases", "previous_eta", sent=sent, eta=said)
+    return w.fill(section, "previous_eta", sent=sent, eta=said)
+
+
+def _when(eta: _Eta | None, w: _Wording, fmt: _Formatter) -> str:
+    """The ETA (a follow-up's delivery day) as a phrase inside a sentence: "on <day>" or
+    "between <day> and <day>", in long dates; empty without an ETA."""
+    if eta is None:
+        return ""
+    if eta.earliest == eta.latest:
+        return w.fill("phrases", "previous_on_day", date=fmt.long_date(eta.earliest))
+    return w.fill(
+        "phrases",
+        "eta_window_inline",
+        earliest=fmt.long_date(eta.earliest),
+        latest=fmt.long_date(eta.latest),
+    )
 
 
 @functools.lru_cache(maxsize=256)
@@ -911,8 +934,9 @@ def _display(notice: _Notice, w: _Wording) -> dict[str, Any]:
             n_items,
             items=w.fill("phrases", "item_count", n_items, count=fmt.number(n_items)),
             orders=w.fill("phrases", "order_ids_ref", n_orders, ids=ids_text),
+            when=_when(notice.eta, w, fmt),
         ),
-        "previous": _previous_text(notice.previous, w, fmt),
+        "previous": _previous_text(notice.previous, w, fmt, notice.kind),
         "labels": w.section("labels"),
         "orders": [_order_values(o, w, fmt) for o in notice.orders],
         "cause": cause,

@@ -1,9 +1,10 @@
 -- For each notice of a run: whether every order it names belongs to its customer, whether
--- all its delay episodes are still open, and when we last heard about its parcels (the
+-- all its delay episodes are still open (a delay notice) or all closed (a follow-up), and when we last heard about its parcels (the
 -- newest scan, or the newest carrier answer we stored, up to the run's as-of time).
 SELECT t.notice_id,
        MIN(t.owned) AS owned,
        MIN(t.episode_open) AS episodes_open,
+       MAX(t.episode_open) AS any_episode_open,
        MAX(t.last_polled) AS last_polled,
        MAX(t.last_event) AS last_event
 FROM (

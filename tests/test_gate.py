@@ -19,7 +19,7 @@ import pytest
 from notify import gate
 from notify.gate import BATCH_RULES, ROW_COLUMNS, ROW_RULES, GateReport, check_batch, check_rows
 from notify.render import render
-from tests.test_render import CASES, HOSTILE_NAME, base_facts
+from tests.test_render import CASES, HOSTILE_NAME, base_facts, follow_up
 
 AS_OF = "2026-11-22"
 Row = dict[str, Any]
@@ -60,7 +60,9 @@ def stage(
                 "consent": True,
                 "evidence_age_hours": 3.5,
                 "freshness_limit_hours": 72.0,
-                "episode_open": True,
+                "episode_open": facts["kind"] == "delay",
+                "episodes_closed": facts["kind"] != "delay",
+                "kind": facts["kind"],
                 "locale": facts["locale"],
                 "timezone": facts["timezone"],
                 "next_steps": "|".join(facts["next_steps"]),
@@ -282,6 +284,25 @@ FAILING: list[tuple[str, str, tuple[str, ...], Mutation, Expected]] = [
     ("notice_current", "no_age", ("email",), _set(evidence_age_hours=None), ("email",)),
 ]
 
+
+def _follow_up_rows(name: str, change: Mutation) -> list[Row]:
+    staged = stage(name, follow_up("delivered", "2026-11-21"))
+    for row in staged:
+        change(row)
+    return staged
+
+
+# Follow-up rows changed after rendering: (rule, name, change, the rules both channels fail).
+FOLLOW_UP_FAILING: list[tuple[str, str, Mutation, list[str]]] = [
+    # a kind nobody wrote rules for is judged as a delay too: a past day is not a new date
+    ("content_complete", "unknown_kind", _set(kind="apology", episode_open=True),
+     ["content_complete", "eta_in_future"]),
+    ("notice_current", "episode_open_again", _set(episodes_closed=False, episode_open=True),
+     ["notice_current"]),
+    ("eta_or_next_update", "update_instead_of_day", _set(eta_earliest=None, eta_latest=None,
+     next_update_by="2026-11-23T12:00:00-06:00"), ["eta_or_next_update"]),
+]  # fmt: skip
+
 UPDATE_FAILING: list[tuple[str, str, Mutation]] = [
     ("eta_or_next_update", "neither", _set(next_update_by=None)),
     ("eta_or_next_update", "no_offset", _set(next_update_by="2026-11-23T12:00:00")),
@@ -326,6 +347,18 @@ FACT_FAILING: list[tuple[str, str, Callable[[], dict[str, Any]], dict[str, list[
         {"email": ["cause_known"], "sms": ["cause_known"]},
     ),
     (
+        "eta_in_future",
+        "delivered_tomorrow",  # a delivery day after the as-of date (+1 for zones ahead)
+        lambda: follow_up("delivered", "2026-11-24"),
+        {"email": ["eta_in_future"], "sms": ["eta_in_future"]},
+    ),
+    (
+        "eta_after_promise",
+        "resolved_still_late",  # "resolved" while the carrier's date is after the promise
+        lambda: follow_up("resolved", "2026-11-24", "2026-11-26"),
+        {"email": ["eta_after_promise"], "sms": ["eta_after_promise"]},
+    ),
+    (
         "next_update_upcoming",
         "far",
         _facts(lambda f: f.update(next_update_by="2026-12-30T12:00:00-06:00"), _no_scan),
@@ -366,6 +399,8 @@ def _build_frame() -> pd.DataFrame:
         for row in staged:
             change(row)
         rows += staged
+    for rule, name, change, _ in FOLLOW_UP_FAILING:
+        rows += _follow_up_rows(f"{rule}__{name}", change)
     rows.append(mirage_row())
     return pd.DataFrame(rows)
 
@@ -428,6 +463,17 @@ def test_next_update_rules_fail_by_name(
     assert _failures(report, f"{rule}__{name}") == {"email": [rule], "sms": [rule]}
 
 
+@pytest.mark.parametrize(
+    ("rule", "name", "change", "rules"),
+    FOLLOW_UP_FAILING,
+    ids=[f"{r}-{n}" for r, n, *_ in FOLLOW_UP_FAILING],
+)
+def test_follow_up_rules_fail_by_name(
+    report: GateReport, rule: str, name: str, change: Any, rules: list[str]
+) -> None:
+    assert _failures(report, f"{rule}__{name}") == {"email": rules, "sms": rules}
+
+
 def test_an_unknown_channel_has_no_complete_content_and_no_valid_recipient() -> None:
     rows = stage("n_push", base_facts())
     rows[1]["channel"] = "push"
@@ -436,7 +482,7 @@ def test_an_unknown_channel_has_no_complete_content_and_no_valid_recipient() -> 
 
 
 def test_every_row_rule_has_a_failing_example() -> None:
-    covered = {case[0] for case in (*FAILING, *UPDATE_FAILING, *FACT_FAILING)}
+    covered = {case[0] for case in (*FAILING, *UPDATE_FAILING, *FACT_FAILING, *FOLLOW_UP_FAILING)}
     assert covered == {rule.name for rule in ROW_RULES}
 
 
@@ -784,7 +830,8 @@ def test_the_window_limit_counts_delivery_days_like_the_eta_stage(
 ) -> None:
     df = pd.DataFrame({"eta_earliest": [earliest], "eta_latest": [latest], "max_window_days": [3]})
     parsed = gate._Parsed(
-        df=df, is_email=df.index.to_series() >= 0, is_sms=df.index.to_series() < 0,
+        df=df, kind=pd.Series(["delay"]), follow_up=pd.Series([False]),
+        is_email=df.index.to_series() >= 0, is_sms=df.index.to_series() < 0,
         earliest=pd.to_datetime(df["eta_earliest"]), latest=pd.to_datetime(df["eta_latest"]),
         eta_any=pd.Series([True]), update_given=pd.Series([False]),
         update_day=pd.Series([pd.NaT]), update_valid=pd.Series([False]),

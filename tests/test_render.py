@@ -237,6 +237,71 @@ def _second_delay_after_unknown_eta() -> dict[str, Any]:
     return facts
 
 
+def follow_up(kind: str, first: str, last: str | None = None) -> dict[str, Any]:
+    """Ana was told on Nov 19 of a weather delay (Nov 21-22); now it was delivered, or the
+    carrier's date is back within the promise (Nov 25 here)."""
+    facts = base_facts()
+    facts["kind"] = kind
+    facts["orders"][0]["promised_by"] = "2026-11-20" if kind == "delivered" else "2026-11-25"
+    last = last or first
+    facts["eta"] = {"earliest": first, "latest": last, "most_likely": last, "confidence": None}
+    facts["next_steps"] = ["check_delivery"] if kind == "delivered" else ["nothing_to_do"]
+    facts["previous_notice"] = {
+        "sent_on": "2026-11-19",
+        "eta": {
+            "earliest": "2026-11-21",
+            "latest": "2026-11-22",
+            "most_likely": "2026-11-21",
+            "confidence": 0.8,
+        },
+        "next_update_by": None,
+    }
+    return facts
+
+
+def _delivered_german_two_days() -> dict[str, Any]:
+    """One order in two parcels, delivered on two days; our first message gave no date."""
+    facts = base_facts()
+    facts["orders"][0]["shipments"].append(
+        {"carrier": "dhl", "carrier_title": "DHL", "tracking_number": "JD014600006281230704"}
+    )
+    german = _german()
+    facts.update(
+        kind="delivered",
+        locale=german["locale"],
+        timezone=german["timezone"],
+        contact=german["contact"],
+        next_steps=["check_delivery"],
+        eta={
+            "earliest": "2026-11-20",
+            "latest": "2026-11-21",
+            "most_likely": "2026-11-21",
+            "confidence": None,
+        },
+        next_update_by=None,
+        previous_notice={
+            "sent_on": "2026-11-18",
+            "eta": None,
+            "next_update_by": "2026-11-19T18:00:00+01:00",
+        },
+    )
+    facts["customer"]["first_name"] = "Jürgen"
+    return facts
+
+
+def _resolved_spanish_unstated() -> dict[str, Any]:
+    facts = follow_up("resolved", "2026-11-24")
+    facts.update(locale="es-MX", timezone="America/Mexico_City", cause="unknown")
+    facts["customer"]["first_name"] = "Lucía"
+    facts["cause_evidence"] = {
+        "kind": "exception",
+        "carrier_title": "FedEx",
+        "at": "2026-11-19T07:10:00-06:00",
+        "place": "Memphis, TN",
+    }
+    return facts
+
+
 # One case per cause the taxonomy knows, besides the hand-made ones below.
 _MORE_CAUSES = (
     "natural_disaster",
@@ -279,6 +344,10 @@ CASES: dict[str, Any] = {
     "unknown_cause_promise_breached": _unstated(
         "promise_breached", "2026-11-19T09:05:00-05:00", None, "UPS"
     ),
+    "follow_up_delivered": lambda: follow_up("delivered", "2026-11-21"),
+    "follow_up_delivered_german_two_days": _delivered_german_two_days,
+    "follow_up_resolved": lambda: follow_up("resolved", "2026-11-24"),
+    "follow_up_resolved_spanish_unstated_cause": _resolved_spanish_unstated,
     **{
         f"cause_{cause}": (lambda c=cause: _cause(c, next_steps(c), "2026-11-25"))
         for cause in _MORE_CAUSES
@@ -650,7 +719,8 @@ def test_a_missing_key_is_an_error_naming_it(path: tuple[Any, ...]) -> None:
         lambda f: f.update(locale="fr-FR"),  # no French wording
         lambda f: f.update(locale="xx-??"),
         lambda f: f.update(timezone="Mars/Olympus"),
-        lambda f: f.update(kind="resolved"),  # no templates for that kind yet
+        lambda f: f.update(kind="apology"),  # no templates for that kind
+        lambda f: f.update(kind="delivered", eta=None, next_update_by="2026-11-23T12:00:00-06:00"),
         lambda f: f.update(kind="../../etc/passwd"),
         lambda f: f["orders"][0].update(tracking_url="javascript:alert(1)"),
         lambda f: f["orders"][0].update(order_id="O1\r\nBcc: x"),

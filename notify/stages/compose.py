@@ -251,6 +251,20 @@ def _previous_facts(previous: dict[str, Any] | None, zone: str | None) -> dict[s
     }
 
 
+# What a follow-up asks of the customer: check the parcel is really there (a delivery scan
+# at the wrong door is how a "delivered" parcel goes missing), or nothing at all.
+FOLLOW_UP_STEPS = {"delivered": ["check_delivery"], "resolved": ["nothing_to_do"]}
+
+
+def _steps(kind: str, stored: dict[str, Any], zone: str | None) -> dict[str, Any]:
+    if kind in FOLLOW_UP_STEPS:
+        return {"next_steps": FOLLOW_UP_STEPS[kind], "next_step_dates": {}}
+    return {
+        "next_steps": next_steps(stored["cause"]),
+        "next_step_dates": next_step_dates(stored["cause"], stored["eta"], stored["as_of"], zone),
+    }
+
+
 def build_facts(
     notice_id: str,
     stored: dict[str, Any],
@@ -269,11 +283,12 @@ def build_facts(
         by_order[order_id].append(shipment_id)
     shipment_ids = sorted({sid for ids in by_order.values() for sid in ids})
     zone = customer_zone(customer, (shipments[sid] for sid in shipment_ids))
+    kind = stored.get("kind", "delay")
     return {
         "notice_id": notice_id,
         "customer_id": customer.customer_id,
         "shipment_ids": shipment_ids,
-        "kind": "delay",
+        "kind": kind,
         "locale": message_locale(customer.locale, settings),
         "timezone": zone,
         "brand": settings.brand_name,
@@ -307,8 +322,7 @@ def build_facts(
         "next_update_by": _localize(stored["next_update_by"], zone),
         "cause": stored["cause"],
         "cause_evidence": evidence,
-        "next_steps": next_steps(stored["cause"]),
-        "next_step_dates": next_step_dates(stored["cause"], stored["eta"], stored["as_of"], zone),
+        **_steps(kind, stored, zone),
         "contact": contact if contact is not None else contact_facts(settings),
         "previous_notice": _previous_facts(previous, zone),
     }

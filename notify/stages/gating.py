@@ -101,6 +101,8 @@ def _gate_row(r: Any, evidence: Any, run: Run, settings: Settings) -> dict[str, 
         "evidence_age_hours": age,
         "freshness_limit_hours": settings.freshness_hours,
         "episode_open": bool(evidence.episodes_open),
+        "episodes_closed": not evidence.any_episode_open,
+        "kind": facts.get("kind"),  # missing: content_complete fails, nothing crashes
         "locale": facts["locale"],
         "timezone": facts["timezone"],
         "next_steps": "|".join(facts["next_steps"]),

@@ -204,3 +204,14 @@ def mark_sent(engine: Engine, run_id: str, notice_id: str, customer_id: str, cha
                   reason="sent", eta={}, cause=None)  # fmt: skip
     with engine.begin() as conn:
         dec.record(conn, [row])
+
+
+def scan(engine: Engine, number: str, at: datetime, status: str = "delivered",
+         carrier: str = "fedex") -> None:  # fmt: skip
+    """A carrier scan for a parcel (a delivery by default), as ingest stores it."""
+    with engine.begin() as conn:
+        conn.execute(schema.tracking_events.insert().values(
+            carrier=carrier, tracking_number=number, occurred_at=at,
+            local_time=at.isoformat(), status=status, reason=None, code="DL",
+            description=status, city="Chicago", region="IL", postal_code="60601",
+            country="US", first_seen_at=at))  # fmt: skip

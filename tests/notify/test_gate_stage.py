@@ -287,6 +287,7 @@ def _mirage(engine: Engine, run_id: str) -> list[str]:
             nid = f"m_{p.customer_id}"
             facts = {
                 "notice_id": nid, "customer_id": p.customer_id, "shipment_ids": [p.shipment_id],
+                "kind": "delay",
                 "locale": "en-US", "timezone": "America/Chicago", "eta": None,
                 "next_update_by": None, "cause": "unknown", "cause_evidence": None,
                 "next_steps": [], "customer": {"first_name": p.first_name},

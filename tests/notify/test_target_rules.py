@@ -6,7 +6,6 @@ targetworld.py), so each test pins one targeting decision.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from datetime import datetime, timedelta
 
@@ -18,7 +17,6 @@ from notify.stages import compose
 from notify.store import schema
 from tests.notify.targetworld import (
     AS_OF,
-    SETTINGS,
     World,
     close,
     decisions,
@@ -294,28 +292,6 @@ def test_a_second_delay_of_the_same_order_goes_to_a_person(engine, tmp_path):
     run(engine, "r1")
     (case,) = _cases(engine)
     assert [t["kind"] for t in case["triggers"]] == ["repeat_delay"]
-
-
-def test_follow_up_when_a_told_delay_ends(engine, tmp_path):
-    settings = dataclasses.replace(SETTINGS, follow_ups=True)
-    w = World().customer("C1").customer("C2").order("O1", "C1").order("O2", "C2")
-    w.parcel("S1", "O1", "111", "Socks").parcel("S2", "O2", "222", "Mug")
-    w.load(engine, tmp_path / "o")
-    e1, e2 = episode(engine, "111"), episode(engine, "222")
-    eta(engine, "r1", e1, "2026-11-23")
-    eta(engine, "r1", e2, "2026-11-23")
-    run(engine, "r1", settings=settings)
-    told = notices(engine, "r1")
-    mark_sent(engine, "r1", told["C1"]["notice_id"], "C1", order_ids=("O1",))
-    mark_sent(engine, "r1", told["C2"]["notice_id"], "C2", order_ids=("O2",))
-    later = AS_OF + timedelta(days=3)
-    close(engine, e1, later - timedelta(hours=2), "delivered")
-    close(engine, e2, later - timedelta(hours=2), "resolved")
-    result = run(engine, "r2", later, settings=settings)
-    plans = notices(engine, "r2")
-    assert result.follow_ups == 2
-    assert plans["C1"]["kind"] == "delivered" and plans["C2"]["kind"] == "resolved"
-    assert run(engine, "r3", later, settings=SETTINGS).follow_ups == 0  # off by default
 
 
 def test_sms_waits_for_the_morning_and_email_goes(engine, tmp_path):

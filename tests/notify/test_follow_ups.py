@@ -1,0 +1,202 @@
+"""Follow-ups: a customer told about a delay hears once more when it is over, with the day.
+
+Targeting plans them (SQLite and PostgreSQL); the last test runs the whole pipeline over a
+simulated world and the carrier sandbox, and reads the follow-ups that went out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from notify.store import schema
+from tests.notify.targetworld import (
+    AS_OF,
+    SETTINGS,
+    World,
+    close,
+    episode,
+    eta,
+    mark_sent,
+    notices,
+    run,
+    scan,
+    statement,
+)
+
+DAY = timedelta(days=1)
+LATER = AS_OF + timedelta(days=2)  # Nov 21, 12:00 in Chicago
+
+
+def _told(engine, tmp_path, *customers, promised="2026-11-20", parcels_per_order=1):
+    """Each customer has order O<c> with parcels <c>1.. carrying one item each, in a delay
+    we told them about on Nov 19 (new date: the day after the promise); returns the episode
+    ids by parcel number."""
+    w = World()
+    for c in customers:
+        w.customer(c).order(f"O{c}", c, promised=promised)
+        for i in range(1, parcels_per_order + 1):
+            w.parcel(f"S{c}{i}", f"O{c}", f"{c}{i}", f"Item {c}{i}")
+    w.load(engine, tmp_path / "o")
+    episodes = {}
+    for c in customers:
+        for i in range(1, parcels_per_order + 1):
+            episodes[f"{c}{i}"] = episode(engine, f"{c}{i}")
+            eta(engine, "r1", episodes[f"{c}{i}"], str(date.fromisoformat(promised) + DAY))
+    run(engine, "r1")
+    for c, plan in notices(engine, "r1").items():
+        mark_sent(engine, "r1", plan["notice_id"], c, order_ids=(f"O{c}",))
+    return episodes
+
+
+def test_a_delivered_parcel_gets_a_delivered_follow_up_with_its_day(engine, tmp_path):
+    eps = _told(engine, tmp_path, "C1")
+    scan(engine, "C11", LATER - timedelta(hours=3))  # 09:00 in Chicago, Nov 21
+    close(engine, eps["C11"], LATER - timedelta(hours=2), "delivered")
+    result = run(engine, "r2", LATER)
+    plan = notices(engine, "r2")["C1"]
+    assert result.follow_ups == 1
+    assert plan["kind"] == "delivered"
+    assert plan["eta"]["earliest"] == plan["eta"]["latest"] == "2026-11-21"
+    assert plan["next_update_by"] is None
+
+
+def test_the_delivery_day_is_the_customers_day(engine, tmp_path):
+    eps = _told(engine, tmp_path, "C1")
+    scan(engine, "C11", LATER + timedelta(hours=10))  # 04:00 UTC Nov 22 is Nov 21 in Chicago
+    close(engine, eps["C11"], LATER + timedelta(hours=11), "delivered")
+    run(engine, "r2", LATER + timedelta(hours=12))
+    assert notices(engine, "r2")["C1"]["eta"]["latest"] == "2026-11-21"
+
+
+def test_resolved_needs_a_carrier_date_within_the_promise(engine, tmp_path):
+    eps = _told(engine, tmp_path, "C1", "C2", "C3", promised="2026-11-25")
+    statement(engine, "C11", "2026-11-24", stated_at=LATER - timedelta(hours=3))
+    statement(engine, "C31", "2026-11-26", stated_at=LATER - timedelta(hours=3))
+    for number in ("C11", "C21", "C31"):
+        close(engine, eps[number], LATER - timedelta(hours=2), "resolved")
+    result = run(engine, "r2", LATER)
+    plans = notices(engine, "r2")
+    assert result.follow_ups == 1
+    assert set(plans) == {"C1"}  # C2: no carrier date; C3: the carrier's date is still late
+    assert plans["C1"]["kind"] == "resolved"
+    assert plans["C1"]["eta"]["earliest"] == plans["C1"]["eta"]["latest"] == "2026-11-24"
+
+
+def test_a_date_already_gone_is_not_a_resolution(engine, tmp_path):
+    eps = _told(engine, tmp_path, "C1", promised="2026-11-25")
+    statement(engine, "C11", "2026-11-20", stated_at=AS_OF)  # the carrier said Nov 20, a past day
+    close(engine, eps["C11"], LATER - timedelta(hours=2), "resolved")
+    assert run(engine, "r2", LATER).follow_ups == 0
+
+
+def test_arrived_parcels_are_told_first_and_cleared_ones_wait(engine, tmp_path):
+    eps = _told(engine, tmp_path, "C1", promised="2026-11-25", parcels_per_order=2)
+    scan(engine, "C11", LATER - timedelta(hours=3))
+    close(engine, eps["C11"], LATER - timedelta(hours=2), "delivered")
+    statement(engine, "C12", "2026-11-24", stated_at=LATER - timedelta(hours=3))
+    close(engine, eps["C12"], LATER - timedelta(hours=2), "resolved")
+    run(engine, "r2", LATER)
+    plan = notices(engine, "r2")["C1"]
+    assert plan["kind"] == "delivered"
+    assert [p["shipment_id"] for p in plan["parcel_facts"]] == ["SC11"]
+
+
+def test_one_follow_up_per_told_delay(engine, tmp_path):
+    """Told "resolved", then the parcel arrives: the same notice (the ledger sends it once)."""
+    eps = _told(engine, tmp_path, "C1", promised="2026-11-25")
+    statement(engine, "C11", "2026-11-24", stated_at=LATER - timedelta(hours=3))
+    close(engine, eps["C11"], LATER - timedelta(hours=2), "resolved")
+    run(engine, "r2", LATER)
+    first = notices(engine, "r2")["C1"]
+    mark_sent(engine, "r2", first["notice_id"], "C1", as_of=LATER, order_ids=("OC1",))
+    scan(engine, "C11", LATER + timedelta(hours=20))
+    run(engine, "r3", LATER + timedelta(days=1))
+    again = notices(engine, "r3")["C1"]
+    assert again["notice_id"] == first["notice_id"]
+
+
+@pytest.mark.parametrize("change", ["cancelled", "still_delayed", "off", "not_told"])
+def test_no_follow_up(engine, tmp_path, change):
+    eps = _told(engine, tmp_path, "C1")
+    settings = SETTINGS
+    scan(engine, "C11", LATER - timedelta(hours=3))
+    close(engine, eps["C11"], LATER - timedelta(hours=2), "delivered")
+    if change == "cancelled":
+        with engine.begin() as conn:
+            conn.execute(schema.orders.update().values(status="cancelled"))
+    elif change == "still_delayed":  # a new delay on the same parcel: a delay notice instead
+        eta(engine, "r2", episode(engine, "C11", opened=LATER - timedelta(hours=1)), "2026-11-24")
+    elif change == "off":
+        settings = dataclasses.replace(SETTINGS, follow_ups=False)
+    elif change == "not_told":
+        with engine.begin() as conn:
+            conn.execute(schema.decisions.delete().where(schema.decisions.c.decision == "sent"))
+    assert run(engine, "r2", LATER, settings=settings).follow_ups == 0
+
+
+# --------------------------------------------------------------------------- whole pipeline
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    from tests.notify.pipelineworld import world_fixture
+
+    yield from world_fixture(tmp_path_factory, orders=1500, seed=11)
+
+
+@pytest.mark.slow
+def test_follow_ups_go_out_through_the_gate_with_the_delivery_day(
+    sqlite_engine, world, tmp_path, monkeypatch
+):
+    """Run the pipeline at the world's demo time, then two days later: customers told about
+    a delay whose parcel arrived since get one "delivered" message naming the day; every
+    follow-up passed the gate, and nobody hears "delivered" who was not told first."""
+    from tests.notify.pipelineworld import AFTER_GATE, UP_TO_GATE, run, use_store
+
+    use_store(monkeypatch, sqlite_engine, tmp_path / "home")
+    steps = UP_TO_GATE + AFTER_GATE
+    run("first", world, world.demo_as_of, steps)
+    run("second", world, world.demo_as_of + timedelta(days=2), steps)
+    ob, n, d = schema.outbox, schema.notices, schema.decisions
+    with sqlite_engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                ob.c.notice_id,
+                ob.c.state,
+                ob.c.channel,
+                ob.c.body_text,
+                ob.c.customer_id,
+                n.c.facts,
+            )
+            .join(n, n.c.notice_id == ob.c.notice_id)
+            .where(ob.c.run_id == "second")
+        ).all()
+        sent = set(
+            conn.execute(
+                select(d.c.notice_id, d.c.channel).where(
+                    d.c.run_id == "second", d.c.decision == "sent"
+                )
+            ).all()
+        )
+        told_first = set(
+            conn.execute(
+                select(d.c.customer_id).where(d.c.run_id == "first", d.c.decision == "sent")
+            ).scalars()
+        )
+    follow = [(r, json.loads(r.facts)) for r in rows if json.loads(r.facts)["kind"] != "delay"]
+    delivered = [(r, f) for r, f in follow if f["kind"] == "delivered"]
+    assert len(delivered) >= 5, f"{len(follow)} follow-ups in {len(rows)} rows"
+    assert {r.state for r, _ in follow} == {"published"}  # passed the gate and release
+    assert {(r.notice_id, r.channel) for r, _ in follow} <= sent
+    assert {r.customer_id for r, _ in follow} <= told_first
+    for r, facts in delivered:
+        assert facts["previous_notice"] is not None
+        day = date.fromisoformat(facts["eta"]["latest"])
+        assert day <= (world.demo_as_of + timedelta(days=2)).date() + DAY
+        said = r.body_text.lower()
+        assert ("has arrived" in said or "have arrived" in said) if r.channel == "email" else True
