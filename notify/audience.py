@@ -4,8 +4,9 @@
   carries items of that order, and the delay touches the promise: the new ETA is after the
   promised day, or the cause always matters (lost, damaged, an address to confirm, ...), or
   the carrier's own newest ETA statement is after the promised day (or withdraws the ETA),
-  or the ETA is unknown and the promise is already close (or past), or the carrier reports
-  the parcel running late on a schedule that ends on the promised day. A window of ours that
+  or the ETA is unknown and the promise is already close (or past) unless the carrier re-planned
+  after the delay and still names a day within the promise, or the carrier reports the parcel
+  running late on a schedule that ends on the promised day. A window of ours that
   still holds the promised day is not told: such a row is held back, or, when notice-worthy
   for another reason, told with no date and a time by which we write again.
 * A delay spell is one delay of one parcel as the customer lives it: normally one episode;
@@ -70,14 +71,29 @@ def carrier_says_late(row: Any) -> bool:
     return stated is None or stated > promise_day(row)
 
 
+MOVING = frozenset({"in_transit", "out_for_delivery"})
+
+
+def moving_again(row: Any) -> bool:
+    """The parcel's newest scan came after its delay began and shows it on its way (in
+    transit or out for delivery): it is running late, not held where the trouble stopped it
+    (a hub stop, a failed delivery at the door), whose end no scan has told yet."""
+    status, at = getattr(row, "last_scan_status", None), getattr(row, "last_scan_at", None)
+    opened = getattr(row, "episode_opened_at", None)
+    if status not in MOVING or at is None or opened is None:
+        return False
+    return as_utc(at) > as_utc(opened)
+
+
 def delay_on_a_full_schedule(row: Any, s: TargetingSettings) -> bool:
-    """The carrier reports the parcel running late (a cause in ``s.schedule_delay_causes``)
-    but still shows the first day it scheduled, and that day is the promised day itself:
-    the delay has no room left before the promise. (A carrier that re-plans after a delay
-    states a new day; one that has not yet re-planned still shows its old schedule.) A
-    scheduled day our window already starts after can no longer be met: the schedule has
-    slipped to our first day, and that is then the day compared with the promise."""
-    if row.cause not in s.schedule_delay_causes:
+    """The carrier reports the parcel running late (a cause in ``s.schedule_delay_causes``,
+    and the parcel moved on after that scan) but still shows the first day it scheduled, and
+    that day is the promised day itself: the delay has no room left before the promise. (A
+    carrier that re-plans after a delay states a new day; one that has not yet re-planned
+    still shows its old schedule.) A scheduled day our window already starts after can no
+    longer be met: the schedule has slipped to our first day, and that is then the day
+    compared with the promise."""
+    if row.cause not in s.schedule_delay_causes or not moving_again(row):
         return False
     first = _day(getattr(row, "carrier_eta_first", None))
     latest = _day(getattr(row, "carrier_eta_latest", None))
@@ -110,6 +126,8 @@ def _window_reason(row: Any, as_of: datetime, s: TargetingSettings) -> str | Non
         hours_left = (as_utc(row.promised_by_utc) - as_of).total_seconds() / 3600
         if hours_left > s.unknown_eta_notify_hours:
             return "eta_unknown_promise_not_at_risk_yet"
+        if carrier_replanned_in_time(row, as_of):
+            return "carrier_eta_meets_promise"
         return None  # we do not know when it arrives and the promise is near: say so
     if latest <= promise_day(row):
         return "eta_meets_promise"
@@ -118,6 +136,28 @@ def _window_reason(row: Any, as_of: datetime, s: TargetingSettings) -> str | Non
             return None  # told without a window (see ``without_window``)
         return "eta_may_meet_promise"  # it may well still arrive on the promised day
     return None
+
+
+def carrier_replanned_in_time(row: Any, as_of: datetime) -> bool:
+    """The carrier re-planned after the delay began and still keeps the promise: its newest
+    day differs from the first day it gave and was first stated after the episode opened,
+    that day is today or later (customer's zone) and not after the promised day, the parcel
+    is moving again, and the promised day is not already out of reach. The carrier's word,
+    given knowing of the delay, outweighs an ETA of ours that is merely unknown (the mirror
+    of ``carrier_says_late``)."""
+    first = _day(getattr(row, "carrier_eta_first", None))
+    latest = _day(getattr(row, "carrier_eta_latest", None))
+    since = getattr(row, "carrier_eta_day_since", None)
+    if first is None or latest is None or since is None or latest == first:
+        return False
+    opened = getattr(row, "episode_opened_at", None)
+    if opened is None or as_utc(since) <= as_utc(opened):
+        return False  # the day predates the delay: the carrier did not re-plan for it
+    p_late = getattr(row, "eta_p_late", None)
+    if p_late is not None and p_late >= 1.0:
+        return False  # the promised day can no longer be met
+    today = as_of.astimezone(_zone(getattr(row, "timezone", None))).date()
+    return today <= latest <= promise_day(row) and moving_again(row)
 
 
 def window_holds_promise(row: Any) -> bool:

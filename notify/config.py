@@ -227,8 +227,9 @@ class TargetingSettings:
     always_notify_causes: frozenset[str] = frozenset(f"{SERIOUS_CAUSES},{ACTION_CAUSES}".split(","))
     critical_causes: frozenset[str] = frozenset(f"{SERIOUS_CAUSES},{ACTION_CAUSES}".split(","))
     unknown_eta_notify_hours: float = 36.0  # ETA unknown: tell once the promise is this close
-    # the carrier says "running late" but keeps its first day, which is the promised day: late
-    schedule_delay_causes: frozenset[str] = frozenset({"transport_delay"})
+    # the carrier says "running late" (or a delay without a cause, e.g. USPS 71 "rescheduled to
+    # next delivery day", FedEx DY) but keeps its first day, which is the promised day: late
+    schedule_delay_causes: frozenset[str] = frozenset({"transport_delay", "unknown"})
     next_update_hours: float = 24.0  # a notice told without a window: next update within this
     escalate_causes: frozenset[str] = frozenset(SERIOUS_CAUSES.split(","))
     escalate_delay_days: int = 5  # new ETA this many days past the promise -> a person
@@ -253,7 +254,7 @@ def load_targeting_settings() -> TargetingSettings:
         always_notify_causes=_env_set("OASIS_ALWAYS_NOTIFY_CAUSES", causes),
         critical_causes=_env_set("OASIS_CRITICAL_CAUSES", causes),
         unknown_eta_notify_hours=float(_env("OASIS_UNKNOWN_ETA_NOTIFY_HOURS", "36")),
-        schedule_delay_causes=_env_set("OASIS_SCHEDULE_DELAY_CAUSES", "transport_delay"),
+        schedule_delay_causes=_env_set("OASIS_SCHEDULE_DELAY_CAUSES", "transport_delay,unknown"),
         next_update_hours=float(_env("OASIS_NEXT_UPDATE_HOURS", "24")),
         escalate_causes=_env_set("OASIS_ESCALATE_CAUSES", SERIOUS_CAUSES),
         escalate_delay_days=int(_env("OASIS_ESCALATE_DELAY_DAYS", "5")),

@@ -10,6 +10,9 @@
 --   parcel as of the run (latest empty with a statement: the carrier withdrew its ETA).
 -- * carrier_eta_first: the first dated ETA the carrier gave us for the parcel (the schedule
 --   before any revision).
+-- * carrier_eta_day_since: when the carrier first stated the day of its newest statement (the
+--   first statement naming that day), so a re-plan can be dated against the delay.
+-- * last_scan_status / last_scan_at: the parcel's newest scan as of the run.
 SELECT c.customer_id, c.email, c.phone, c.locale, c.timezone,
        c.email_opt_in, c.sms_opt_in,
        o.order_id, o.status AS order_status, o.promised_by, o.promised_by_utc,
@@ -32,6 +35,21 @@ SELECT c.customer_id, c.email, c.phone, c.locale, c.timezone,
          WHERE st.carrier = s.carrier AND st.tracking_number = s.tracking_number
            AND st.stated_at <= :as_of AND st.latest IS NOT NULL AND st.latest <> ''
          ORDER BY st.stated_at, st.statement_id LIMIT 1) AS carrier_eta_first,
+       (SELECT MIN(st.stated_at) FROM eta_statements st
+         WHERE st.carrier = s.carrier AND st.tracking_number = s.tracking_number
+           AND st.stated_at <= :as_of
+           AND substr(st.latest, 1, 10) = (
+             SELECT substr(nw.latest, 1, 10) FROM eta_statements nw
+              WHERE nw.carrier = s.carrier AND nw.tracking_number = s.tracking_number
+                AND nw.stated_at <= :as_of
+              ORDER BY nw.stated_at DESC, nw.statement_id DESC LIMIT 1)) AS carrier_eta_day_since,
+       (SELECT ev.status FROM tracking_events ev
+         WHERE ev.carrier = s.carrier AND ev.tracking_number = s.tracking_number
+           AND ev.occurred_at <= :as_of
+         ORDER BY ev.occurred_at DESC, ev.event_id DESC LIMIT 1) AS last_scan_status,
+       (SELECT MAX(ev.occurred_at) FROM tracking_events ev
+         WHERE ev.carrier = s.carrier AND ev.tracking_number = s.tracking_number
+           AND ev.occurred_at <= :as_of) AS last_scan_at,
        (SELECT COUNT(*) FROM order_lines ol
          WHERE ol.order_id = o.order_id AND ol.shipment_id = s.shipment_id) AS parcel_lines,
        (SELECT COUNT(*) FROM order_lines ol

@@ -144,6 +144,17 @@ def statement(engine: Engine, number: str, latest: str | None, *,
             earliest=latest, latest=latest))  # fmt: skip
 
 
+def scan(engine: Engine, number: str, status: str = "in_transit", *,
+         at: datetime | None = None, carrier: str = "fedex") -> None:  # fmt: skip
+    """A tracking scan of a parcel (default: in transit, 4 h before the run's time)."""
+    at = at or AS_OF - timedelta(hours=4)
+    with engine.begin() as conn:
+        conn.execute(schema.tracking_events.insert().values(
+            carrier=carrier, tracking_number=number, occurred_at=at,
+            local_time=at.isoformat(), status=status, reason=None, code="IT",
+            description="In transit", first_seen_at=at))  # fmt: skip
+
+
 def begin(engine: Engine, run_id: str, as_of: datetime = AS_OF) -> None:
     # started_at is the wall clock, as for a real run (sends expire by it); as_of is world time.
     with engine.begin() as conn:

@@ -9,6 +9,8 @@ from notify.audience import delay_on_a_full_schedule, window_holds_promise, with
 from notify.config import TargetingSettings
 
 NEXT = datetime(2026, 11, 20, 18, tzinfo=UTC)
+OPENED = datetime(2026, 11, 20, 9, tzinfo=UTC)  # the delay scan
+MOVED = datetime(2026, 11, 20, 11, tzinfo=UTC)  # a later scan
 
 
 def _row(**kw: object) -> SimpleNamespace:
@@ -39,12 +41,24 @@ def test_a_row_told_without_a_window_keeps_everything_else():
 
 def test_the_schedule_compared_with_the_promise_is_the_carriers_first_day_or_later():
     s = TargetingSettings()
-    on_promise = {"carrier_eta_first": "2026-11-24", "carrier_eta_latest": "2026-11-24"}
+    on_promise = {"carrier_eta_first": "2026-11-24", "carrier_eta_latest": "2026-11-24",
+                  "episode_opened_at": OPENED, "last_scan_status": "in_transit",
+                  "last_scan_at": MOVED}  # fmt: skip
     assert delay_on_a_full_schedule(_row(**on_promise), s)
     assert not delay_on_a_full_schedule(_row(**on_promise, cause="weather"), s)
-    spare = {"carrier_eta_first": "2026-11-23", "carrier_eta_latest": "2026-11-23"}
+    spare = {**on_promise, "carrier_eta_first": "2026-11-23", "carrier_eta_latest": "2026-11-23"}
     assert not delay_on_a_full_schedule(_row(**spare), s)
     assert delay_on_a_full_schedule(_row(**spare, eta_earliest="2026-11-24"), s)  # slipped
     assert not delay_on_a_full_schedule(_row(**spare, eta_earliest="2026-11-23"), s)
-    revised = {"carrier_eta_first": "2026-11-21", "carrier_eta_latest": "2026-11-24"}
+    revised = {**on_promise, "carrier_eta_first": "2026-11-21"}
     assert not delay_on_a_full_schedule(_row(**revised), s)
+
+
+def test_running_late_means_moving_again_after_the_delay_scan():
+    s = TargetingSettings()
+    row = {"carrier_eta_first": "2026-11-24", "carrier_eta_latest": "2026-11-24",
+           "episode_opened_at": OPENED, "last_scan_status": "in_transit", "last_scan_at": MOVED}  # fmt: skip
+    assert delay_on_a_full_schedule(_row(**row, cause="unknown"), s)  # a delay without a cause
+    assert not delay_on_a_full_schedule(_row(**{**row, "last_scan_status": "exception"}), s)
+    assert not delay_on_a_full_schedule(_row(**{**row, "last_scan_at": OPENED}), s)  # none since
+    assert not delay_on_a_full_schedule(_row(**{**row, "last_scan_status": None}), s)

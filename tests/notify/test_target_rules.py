@@ -25,6 +25,7 @@ from tests.notify.targetworld import (
     mark_sent,
     notices,
     run,
+    scan,
     statement,
 )
 
@@ -151,28 +152,57 @@ def test_the_carrier_withdrawing_its_eta_is_news_while_the_promise_is_far(engine
 
 
 @pytest.mark.parametrize(
-    ("cause", "first", "latest", "told"),
+    ("cause", "first", "latest", "moving", "told"),
     [
-        ("transport_delay", "2026-11-27", "2026-11-27", True),  # no room left before the promise
-        ("transport_delay", "2026-11-26", "2026-11-26", False),  # a day to spare
-        ("transport_delay", "2026-11-25", "2026-11-27", False),  # re-planned: a new day
-        ("weather", "2026-11-27", "2026-11-27", False),  # a hold may still end in time
+        ("transport_delay", "2026-11-27", "2026-11-27", True, True),  # no room left
+        ("unknown", "2026-11-27", "2026-11-27", True, True),  # a delay without a stated cause
+        ("unknown", "2026-11-27", "2026-11-27", False, False),  # held, not running: may end
+        ("transport_delay", "2026-11-26", "2026-11-26", True, False),  # a day to spare
+        ("transport_delay", "2026-11-25", "2026-11-27", True, False),  # re-planned: a new day
+        ("weather", "2026-11-27", "2026-11-27", True, False),  # a hold may still end in time
     ],
 )
 def test_running_late_on_a_schedule_that_ends_on_the_promised_day_is_news(
-    engine, tmp_path, cause, first, latest, told
+    engine, tmp_path, cause, first, latest, moving, told
 ):
     w = World().customer("C1").order("O1", "C1", promised="2026-11-27")
     w.parcel("S1", "O1", "111", "Socks").load(engine, tmp_path / "o")
     eta(engine, "r1", episode(engine, "111", cause), None)  # our window: unknown
     statement(engine, "111", first, stated_at=AS_OF - timedelta(days=2))
     statement(engine, "111", latest, stated_at=AS_OF - timedelta(hours=1))
+    scan(engine, "111", "in_transit" if moving else "exception")  # after the delay began
     result = run(engine, "r1")  # the promise is days away
     if told:
         assert result.notices == 1 and not result.suppressed
     else:
         assert result.notices == 0
         assert result.suppressed == {"eta_unknown_promise_not_at_risk_yet": 1}
+
+
+@pytest.mark.parametrize(
+    ("replanned_at", "moving", "told"),
+    [
+        (AS_OF - timedelta(hours=6), True, False),  # re-planned knowing of the delay: trusted
+        (AS_OF - timedelta(hours=6), False, True),  # still held: the hold's end is not known
+        (AS_OF - timedelta(hours=30), True, True),  # the day predates the delay
+    ],
+)
+def test_a_carrier_that_replanned_after_the_delay_within_the_promise_is_not_news(
+    engine, tmp_path, replanned_at, moving, told
+):
+    # Promised Friday; our ETA is unknown and the promise is 36 h away (told by default).
+    w = World().customer("C1").order("O1", "C1", promised="2026-11-20")
+    w.parcel("S1", "O1", "111", "Socks").load(engine, tmp_path / "o")
+    eta(engine, "r1", episode(engine, "111", "transport_delay"), None)  # opened 20 h ago
+    statement(engine, "111", "2026-11-19", stated_at=AS_OF - timedelta(days=3))
+    statement(engine, "111", "2026-11-20", stated_at=replanned_at)  # Friday: still in time
+    statement(engine, "111", "2026-11-20", stated_at=AS_OF - timedelta(hours=1))  # polled again
+    scan(engine, "111", "in_transit" if moving else "exception")
+    result = run(engine, "r1")
+    if told:
+        assert result.notices == 1 and not result.suppressed
+    else:
+        assert result.notices == 0 and result.suppressed == {"carrier_eta_meets_promise": 1}
 
 
 def test_a_window_that_still_holds_the_promised_day_is_not_a_delay_notice(engine, tmp_path):
@@ -201,6 +231,7 @@ def test_a_transport_delay_whose_carrier_day_is_already_out_of_reach_is_news(eng
     w.parcel("S1", "O1", "111", "Socks").load(engine, tmp_path / "o")
     eid = episode(engine, "111", "transport_delay")
     statement(engine, "111", "2026-11-23", stated_at=AS_OF - timedelta(days=2))
+    scan(engine, "111")  # moving on after the delay scan
     eta(engine, "r1", eid, "2026-11-25", earliest="2026-11-24")
     assert run(engine, "r1").notices == 1
     assert notices(engine, "r1")["C1"]["eta"] is None
