@@ -146,13 +146,15 @@ def statement(engine: Engine, number: str, latest: str | None, *,
 
 def scan(engine: Engine, number: str, status: str = "in_transit", *,
          at: datetime | None = None, carrier: str = "fedex") -> None:  # fmt: skip
-    """A tracking scan of a parcel (default: in transit, 4 h before the run's time)."""
+    """A tracking scan of a parcel (default: in transit, 4 h before the run's time; a
+    "delivered" scan is a delivery)."""
     at = at or AS_OF - timedelta(hours=4)
     with engine.begin() as conn:
         conn.execute(schema.tracking_events.insert().values(
             carrier=carrier, tracking_number=number, occurred_at=at,
-            local_time=at.isoformat(), status=status, reason=None, code="IT",
-            description="In transit", first_seen_at=at))  # fmt: skip
+            local_time=at.isoformat(), status=status, reason=None,
+            code="DL" if status == "delivered" else "IT", description=status.replace("_", " "),
+            first_seen_at=at))  # fmt: skip
 
 
 def begin(engine: Engine, run_id: str, as_of: datetime = AS_OF) -> None:
@@ -215,14 +217,3 @@ def mark_sent(engine: Engine, run_id: str, notice_id: str, customer_id: str, cha
                   reason="sent", eta={}, cause=None)  # fmt: skip
     with engine.begin() as conn:
         dec.record(conn, [row])
-
-
-def scan(engine: Engine, number: str, at: datetime, status: str = "delivered",
-         carrier: str = "fedex") -> None:  # fmt: skip
-    """A carrier scan for a parcel (a delivery by default), as ingest stores it."""
-    with engine.begin() as conn:
-        conn.execute(schema.tracking_events.insert().values(
-            carrier=carrier, tracking_number=number, occurred_at=at,
-            local_time=at.isoformat(), status=status, reason=None, code="DL",
-            description=status, city="Chicago", region="IL", postal_code="60601",
-            country="US", first_seen_at=at))  # fmt: skip

@@ -55,7 +55,7 @@ def _told(engine, tmp_path, *customers, promised="2026-11-20", parcels_per_order
 
 def test_a_delivered_parcel_gets_a_delivered_follow_up_with_its_day(engine, tmp_path):
     eps = _told(engine, tmp_path, "C1")
-    scan(engine, "C11", LATER - timedelta(hours=3))  # 09:00 in Chicago, Nov 21
+    scan(engine, "C11", "delivered", at=LATER - timedelta(hours=3))  # 09:00 in Chicago, Nov 21
     close(engine, eps["C11"], LATER - timedelta(hours=2), "delivered")
     result = run(engine, "r2", LATER)
     plan = notices(engine, "r2")["C1"]
@@ -67,7 +67,9 @@ def test_a_delivered_parcel_gets_a_delivered_follow_up_with_its_day(engine, tmp_
 
 def test_the_delivery_day_is_the_customers_day(engine, tmp_path):
     eps = _told(engine, tmp_path, "C1")
-    scan(engine, "C11", LATER + timedelta(hours=10))  # 04:00 UTC Nov 22 is Nov 21 in Chicago
+    scan(
+        engine, "C11", "delivered", at=LATER + timedelta(hours=10)
+    )  # 04:00 UTC Nov 22 is Nov 21 in Chicago
     close(engine, eps["C11"], LATER + timedelta(hours=11), "delivered")
     run(engine, "r2", LATER + timedelta(hours=12))
     assert notices(engine, "r2")["C1"]["eta"]["latest"] == "2026-11-21"
@@ -96,7 +98,7 @@ def test_a_date_already_gone_is_not_a_resolution(engine, tmp_path):
 
 def test_arrived_parcels_are_told_first_and_cleared_ones_wait(engine, tmp_path):
     eps = _told(engine, tmp_path, "C1", promised="2026-11-25", parcels_per_order=2)
-    scan(engine, "C11", LATER - timedelta(hours=3))
+    scan(engine, "C11", "delivered", at=LATER - timedelta(hours=3))
     close(engine, eps["C11"], LATER - timedelta(hours=2), "delivered")
     statement(engine, "C12", "2026-11-24", stated_at=LATER - timedelta(hours=3))
     close(engine, eps["C12"], LATER - timedelta(hours=2), "resolved")
@@ -114,7 +116,7 @@ def test_one_follow_up_per_told_delay(engine, tmp_path):
     run(engine, "r2", LATER)
     first = notices(engine, "r2")["C1"]
     mark_sent(engine, "r2", first["notice_id"], "C1", as_of=LATER, order_ids=("OC1",))
-    scan(engine, "C11", LATER + timedelta(hours=20))
+    scan(engine, "C11", "delivered", at=LATER + timedelta(hours=20))
     run(engine, "r3", LATER + timedelta(days=1))
     again = notices(engine, "r3")["C1"]
     assert again["notice_id"] == first["notice_id"]
@@ -124,7 +126,7 @@ def test_one_follow_up_per_told_delay(engine, tmp_path):
 def test_no_follow_up(engine, tmp_path, change):
     eps = _told(engine, tmp_path, "C1")
     settings = SETTINGS
-    scan(engine, "C11", LATER - timedelta(hours=3))
+    scan(engine, "C11", "delivered", at=LATER - timedelta(hours=3))
     close(engine, eps["C11"], LATER - timedelta(hours=2), "delivered")
     if change == "cancelled":
         with engine.begin() as conn:
