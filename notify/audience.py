@@ -6,7 +6,9 @@
   the carrier's own newest ETA statement is after the promised day (or withdraws the ETA),
   or the ETA is unknown and the promise is already close (or past) unless the carrier re-planned
   after the delay and still names a day within the promise, or the carrier reports the parcel
-  running late on a schedule that ends on the promised day. A window of ours that
+  running late on a schedule that ends on the promised day, or the parcel is held past the
+  carrier's day with no day to spare before the promise (an unknown ETA running late on a
+  schedule with a day to spare is not told, however near the promise). A window of ours that
   still holds the promised day is not told: such a row is held back, or, when notice-worthy
   for another reason, told with no date and a time by which we write again.
 * A delay spell is one delay of one parcel as the customer lives it: normally one episode;
@@ -25,7 +27,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -104,6 +106,43 @@ def delay_on_a_full_schedule(row: Any, s: TargetingSettings) -> bool:
     return day >= promise_day(row)
 
 
+def delay_with_room_on_schedule(row: Any, as_of: datetime, s: TargetingSettings) -> bool:
+    """The mirror of ``delay_on_a_full_schedule``: the carrier reports the parcel running
+    late, the parcel moved on after that scan, and the carrier still shows the first day it
+    scheduled, which is today or later (customer's zone) and before the promised day. The
+    schedule has a day to spare, and a parcel running late on it is usually a day late: that
+    day is absorbed before the promise. (A day already past has used up its spare time.)"""
+    if row.cause not in s.schedule_delay_causes or not moving_again(row):
+        return False
+    first = _day(getattr(row, "carrier_eta_first", None))
+    latest = _day(getattr(row, "carrier_eta_latest", None))
+    if first is None or latest != first:
+        return False
+    today = as_of.astimezone(_zone(getattr(row, "timezone", None))).date()
+    return today <= first < promise_day(row)
+
+
+def held_past_carrier_day(row: Any, as_of: datetime, s: TargetingSettings) -> bool:
+    """The parcel is held where the trouble stopped it (its newest scan is the exception
+    itself, at or after the delay began), the carrier has not re-planned since the delay
+    began, and the carrier's day is today or tomorrow (customer's zone): a parcel that has not
+    moved on by now misses that day, and a hold has no known end. It is told when the promised
+    day leaves at most ``s.held_spare_days`` days to spare after the carrier's day (or after
+    today, when that day has passed)."""
+    status, at = getattr(row, "last_scan_status", None), getattr(row, "last_scan_at", None)
+    opened = getattr(row, "episode_opened_at", None)
+    if status != "exception" or at is None or opened is None or as_utc(at) < as_utc(opened):
+        return False
+    day = _day(getattr(row, "carrier_eta_latest", None))
+    since = getattr(row, "carrier_eta_day_since", None)
+    if day is None or since is None or as_utc(since) > as_utc(opened):
+        return False  # no day, or a day stated knowing of the hold: the carrier re-planned
+    today = as_of.astimezone(_zone(getattr(row, "timezone", None))).date()
+    if day > today + timedelta(days=1):
+        return False  # the carrier's day may still be kept if the hold ends soon
+    return (promise_day(row) - max(day, today)).days <= s.held_spare_days
+
+
 def suppression(row: Any, as_of: datetime, s: TargetingSettings) -> str | None:
     """Why this (order, parcel) does not warrant a notice now, or None when it does."""
     if row.order_status != "open":
@@ -122,12 +161,16 @@ def _window_reason(row: Any, as_of: datetime, s: TargetingSettings) -> str | Non
     latest = _day(row.eta_latest)
     if latest is None and delay_on_a_full_schedule(row, s):
         return None  # no window of ours, and running late on a schedule with no room left
+    if latest is None and held_past_carrier_day(row, as_of, s):
+        return None  # no window of ours, held past the carrier's day with no day to spare
     if latest is None:
         hours_left = (as_utc(row.promised_by_utc) - as_of).total_seconds() / 3600
         if hours_left > s.unknown_eta_notify_hours:
             return "eta_unknown_promise_not_at_risk_yet"
         if carrier_replanned_in_time(row, as_of):
             return "carrier_eta_meets_promise"
+        if delay_with_room_on_schedule(row, as_of, s):
+            return "carrier_schedule_has_room"
         return None  # we do not know when it arrives and the promise is near: say so
     if latest <= promise_day(row):
         return "eta_meets_promise"

@@ -230,6 +230,9 @@ class TargetingSettings:
     # the carrier says "running late" (or a delay without a cause, e.g. USPS 71 "rescheduled to
     # next delivery day", FedEx DY) but keeps its first day, which is the promised day: late
     schedule_delay_causes: frozenset[str] = frozenset({"transport_delay", "unknown"})
+    # held at its exception past the carrier's (un-replanned) day of today or tomorrow: told
+    # when the promised day leaves at most this many days to spare after that day
+    held_spare_days: int = 1
     next_update_hours: float = 24.0  # a notice told without a window: next update within this
     escalate_causes: frozenset[str] = frozenset(SERIOUS_CAUSES.split(","))
     escalate_delay_days: int = 5  # new ETA this many days past the promise -> a person
@@ -255,6 +258,7 @@ def load_targeting_settings() -> TargetingSettings:
         critical_causes=_env_set("OASIS_CRITICAL_CAUSES", causes),
         unknown_eta_notify_hours=float(_env("OASIS_UNKNOWN_ETA_NOTIFY_HOURS", "36")),
         schedule_delay_causes=_env_set("OASIS_SCHEDULE_DELAY_CAUSES", "transport_delay,unknown"),
+        held_spare_days=int(_env("OASIS_HELD_SPARE_DAYS", "1")),
         next_update_hours=float(_env("OASIS_NEXT_UPDATE_HOURS", "24")),
         escalate_causes=_env_set("OASIS_ESCALATE_CAUSES", SERIOUS_CAUSES),
         escalate_delay_days=int(_env("OASIS_ESCALATE_DELAY_DAYS", "5")),

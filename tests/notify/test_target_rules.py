@@ -205,6 +205,61 @@ def test_a_carrier_that_replanned_after_the_delay_within_the_promise_is_not_news
         assert result.notices == 0 and result.suppressed == {"carrier_eta_meets_promise": 1}
 
 
+@pytest.mark.parametrize(
+    ("promised", "day", "stated_at", "status", "told"),
+    [
+        ("2026-11-21", "2026-11-20", AS_OF - timedelta(days=2), "exception", True),
+        ("2026-11-21", "2026-11-18", AS_OF - timedelta(days=2), "exception", False),  # passed:
+        # counted from today, two days to spare
+        ("2026-11-22", "2026-11-20", AS_OF - timedelta(days=2), "exception", False),  # 2 spare
+        ("2026-11-21", "2026-11-21", AS_OF - timedelta(days=2), "exception", False),  # may hold
+        ("2026-11-21", "2026-11-20", AS_OF - timedelta(hours=6), "exception", False),  # re-planned
+        ("2026-11-21", "2026-11-20", AS_OF - timedelta(days=2), "in_transit", False),  # moving
+    ],
+)
+def test_a_parcel_held_past_the_carriers_day_with_no_day_to_spare_is_news(
+    engine, tmp_path, promised, day, stated_at, status, told
+):
+    # Thursday noon (Chicago); our ETA is unknown and the promise is more than 36 h away.
+    w = World().customer("C1").order("O1", "C1", promised=promised)
+    w.parcel("S1", "O1", "111", "Socks").load(engine, tmp_path / "o")
+    eta(engine, "r1", episode(engine, "111", "weather"), None)  # opened 20 h ago
+    statement(engine, "111", day, stated_at=stated_at)
+    scan(engine, "111", status)  # the newest scan, after the delay began
+    result = run(engine, "r1")
+    if told:
+        assert result.notices == 1 and not result.suppressed
+    else:
+        assert result.notices == 0
+        assert result.suppressed == {"eta_unknown_promise_not_at_risk_yet": 1}
+
+
+@pytest.mark.parametrize(
+    ("cause", "day", "status", "told"),
+    [
+        ("transport_delay", "2026-11-19", "in_transit", False),  # today, the promise tomorrow
+        ("unknown", "2026-11-19", "in_transit", False),  # a delay scan without a cause
+        ("transport_delay", "2026-11-18", "in_transit", True),  # the day has passed
+        ("transport_delay", "2026-11-19", "exception", True),  # still held: not running late
+        ("weather", "2026-11-19", "in_transit", True),  # not a running-late cause
+    ],
+)
+def test_running_late_on_a_schedule_with_a_day_to_spare_waits(
+    engine, tmp_path, cause, day, status, told
+):
+    # Promised Friday; our ETA is unknown and the promise is 36 h away (told by default).
+    w = World().customer("C1").order("O1", "C1", promised="2026-11-20")
+    w.parcel("S1", "O1", "111", "Socks").load(engine, tmp_path / "o")
+    eta(engine, "r1", episode(engine, "111", cause), None)  # opened 20 h ago
+    statement(engine, "111", day, stated_at=AS_OF - timedelta(days=3))  # never re-planned
+    scan(engine, "111", status)
+    result = run(engine, "r1")
+    if told:
+        assert result.notices == 1 and not result.suppressed
+    else:
+        assert result.notices == 0 and result.suppressed == {"carrier_schedule_has_room": 1}
+
+
 def test_a_window_that_still_holds_the_promised_day_is_not_a_delay_notice(engine, tmp_path):
     w = World().customer("C1").order("O1", "C1", promised="2026-11-24")
     w.parcel("S1", "O1", "111", "Socks").load(engine, tmp_path / "o")
