@@ -15,6 +15,10 @@ order x one parcel), the unit a notice names.
   are not required for recall.
 * Everything else targeted is a false positive: the parcel arrives on time, was already
   delivered, or belongs to an order that is not open.
+* Undecided: the world ends before the parcel is delivered and before its promised day is
+  over (truth's ``outcome_known`` is false), so nobody can say whether telling its customer
+  was right. Such rows are left out of precision (counted in ``undecided``); they cannot be
+  relevant either.
 
 Precision = targeted that are relevant or late-not-yet-shown / targeted; recall = relevant
 targeted / relevant. The baseline is the "carrier delay in your area" email: every open,
@@ -60,6 +64,7 @@ class Score:
     baseline_targeted: int
     baseline_correct: int
     baseline_true_positives: int
+    undecided: int = 0  # targeted rows whose outcome falls after the world's end
     misses: dict[str, int] = field(default_factory=dict)  # why relevant rows were not targeted
     wrong: dict[str, int] = field(default_factory=dict)  # why false positives were wrong
     customers_notified: int = 0
@@ -128,6 +133,10 @@ class Truth:
         shipped = f["shipped_at"] <= moment
         region = (f["dest_region"] == self.region) & shipped & undelivered & open_
         return _pairs(f[relevant]), _pairs(f[late]), _pairs(f[region])
+
+    def undecided(self) -> set[Pair]:
+        """Rows whose outcome the world does not know (undelivered, promise after its end)."""
+        return _pairs(self.frame[~self.frame["outcome_known"]])
 
     def why_wrong(self, pair: Pair, at: datetime) -> str:
         if pair not in self.frame.index:
@@ -320,7 +329,9 @@ def _score(
     seconds: float,
 ) -> Score:
     relevant, late, region = truth.sets(at)
-    chosen = targeted_pairs(engine, run_id, at)
+    undecided = truth.undecided()
+    targeted = targeted_pairs(engine, run_id, at)
+    chosen, region = targeted - undecided, region - undecided
     right = relevant | late
     wrong = chosen - right
     return Score(
@@ -335,6 +346,7 @@ def _score(
         baseline_targeted=len(region),
         baseline_correct=len(region & right),
         baseline_true_positives=len(region & relevant),
+        undecided=len(targeted & undecided),
         misses=dict(_miss_reasons(engine, run_id, relevant - chosen)),
         wrong=dict(Counter(truth.why_wrong(p, at) for p in wrong)),
         customers_notified=result.affected_customers,

@@ -83,11 +83,13 @@ def totals(scores: list[tuple[str, Score]]) -> dict[str, dict[str, Any]]:
         relevant = sum(s.relevant for s in mine)
         found = sum(s.true_positives for s in mine)
         base = sum(s.baseline_targeted for s in mine)
+        undecided = sum(s.undecided for s in mine)
         out[mode] = {
             "precision": (targeted - wrong) / targeted if targeted else 1.0,
             "recall": found / relevant if relevant else 1.0,
             "baseline_precision": sum(s.baseline_correct for s in mine) / base if base else 1.0,
             "relevant": relevant, "targeted": targeted, "false_positives": wrong,
+            "missed": relevant - found, "undecided": undecided,
         }  # fmt: skip
     return out
 
@@ -107,7 +109,9 @@ def score_command(args: argparse.Namespace, console: Console) -> int:
     for mode, t in summary.items():
         console.print(
             f"{mode}: precision {_pct(t['precision'])}, recall {_pct(t['recall'])} over "
-            f"{t['relevant']} relevant rows; baseline precision {_pct(t['baseline_precision'])}"
+            f"{t['relevant']} relevant rows ({t['false_positives']} wrong of {t['targeted']} "
+            f"targeted, {t['missed']} missed; {t['undecided']} more targeted whose outcome falls "
+            f"after the world ends); baseline precision {_pct(t['baseline_precision'])}"
         )
     console.print("chain = ingest, detect, eta, target as they run; oracle = targeting alone, "
                   "on episodes and ETAs taken from truth")  # fmt: skip

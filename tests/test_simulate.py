@@ -51,7 +51,7 @@ COLUMNS = {
     "truth/shipments.csv": [
         "shipment_id", "order_id", "customer_id", "tracking_number", "carrier", "service",
         "lane", "promised_by", "shipped_at", "delivered_at", "delayed", "cause", "evidence_at",
-        "customer_relevant", "hub", "carrier_event",
+        "customer_relevant", "hub", "carrier_event", "outcome_known",
     ],
     "truth/incidents.csv": ["incident_id", "hub", "cause", "starts_at", "ends_at", "region"],
 }  # fmt: skip
@@ -456,6 +456,24 @@ def test_evidence_is_the_first_trouble_in_tracking_and_relevance_follows(frames:
     assert list(relevant) == list(truth.customer_relevant == "true")
     assert relevant.any()
     assert (delayed & ~relevant).any()  # late, but tracking never said so in time
+
+
+def test_an_outcome_after_the_worlds_end_is_not_called_on_time(world: Path, frames: dict) -> None:
+    """Undelivered when the world ends, with the promised day still ahead: not known. Every
+    delivered parcel and every parcel already past its promised day is known."""
+    truth = frames["truth/shipments.csv"]
+    end = datetime.fromisoformat(load_meta(world)["end"])
+    undelivered = truth.delivered_at.isna() | (truth.delivered_at == "")
+    known = truth.outcome_known == "true"
+    assert known[~undelivered].all()
+    assert known[truth.delayed == "true"].all()
+    open_ = undelivered & ~known
+    assert open_.any()  # parcels still on their way when the world ends
+    last_day = end.date() - timedelta(days=1)  # promised days that surely end before the end
+    assert (pd.to_datetime(truth.promised_by[open_]).dt.date > last_day).all()
+    assert (truth.delayed[open_] == "false").all() and (
+        truth.customer_relevant[open_] == "false"
+    ).all()
 
 
 def test_truth_causes_match_what_tracking_shows(world: Path, frames: dict) -> None:

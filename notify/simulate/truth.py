@@ -6,7 +6,9 @@ the end of the promised day in the customer's zone), the cause (the carrier even
 it), when tracking first showed the delay (a scan with an exception, failed attempt or delay
 reason, or an ETA statement past the promise or withdrawing the ETA) and whether that came
 before delivery, which is when telling the customer helps. ``carrier_event`` names what
-happened to the parcel even when it still arrived in time.
+happened to the parcel even when it still arrived in time. ``outcome_known`` is false for a
+parcel not delivered by the end of the span whose promised day ends after it: whether it
+is late is not known (it is then neither "delayed" nor on time; scoring leaves it out).
 
 Formats: ``lane`` is "origin region->destination region" (e.g. "great_lakes->plains");
 ``hub`` lists the hub codes the parcel is routed through, in order, joined by ">" (e.g.
@@ -33,7 +35,7 @@ Arr = NDArray[Any]
 TRUTH_COLUMNS = (
     "shipment_id", "order_id", "customer_id", "tracking_number", "carrier", "service", "lane",
     "promised_by", "shipped_at", "delivered_at", "delayed", "cause", "evidence_at",
-    "customer_relevant", "hub", "carrier_event",
+    "customer_relevant", "hub", "carrier_event", "outcome_known",
 )  # fmt: skip
 INCIDENT_COLUMNS = ("incident_id", "hub", "cause", "starts_at", "ends_at", "region")
 
@@ -59,10 +61,17 @@ def verdicts(t: Track, parcel: Arr, promise: Arr, scan_first: Arr, ctx: Context)
     delivered = np.where(t.delivered[parcel] <= ctx.end, t.delivered[parcel], NEVER)
     outcome = np.where(delivered < NEVER, delivered, ctx.end)
     delayed = outcome >= deadline
+    known = (delivered < NEVER) | delayed  # undelivered at the end, promise still ahead: open
     evidence = np.minimum(scan_first[parcel], eta_evidence(t, parcel, promise, ctx))
     evidence = np.where(delayed, evidence, NEVER)
     relevant = delayed & (evidence < NEVER) & (evidence < delivered)
-    return {"delivered": delivered, "delayed": delayed, "evidence": evidence, "relevant": relevant}
+    return {
+        "delivered": delivered,
+        "delayed": delayed,
+        "evidence": evidence,
+        "relevant": relevant,
+        "known": known,
+    }
 
 
 def truth_columns(
@@ -88,13 +97,16 @@ def truth_columns(
         "evidence_at": ctx.clock.iso(zone, v["evidence"]).astype(object),
         "customer_relevant": np.where(v["relevant"], "true", "false"),
         "carrier_event": events[parcel],
+        "outcome_known": np.where(v["known"], "true", "false"),
     }
 
 
 def load_truth(world: Path | str) -> pd.DataFrame:
     """truth/shipments.csv with ids as strings, booleans as bool and times as UTC timestamps."""
     frame = pd.read_csv(Path(world) / "truth" / "shipments.csv", dtype=str, keep_default_na=False)
-    for column in ("delayed", "customer_relevant"):
+    if "outcome_known" not in frame:  # a world written before the column existed
+        frame["outcome_known"] = "true"
+    for column in ("delayed", "customer_relevant", "outcome_known"):
         frame[column] = frame[column] == "true"
     for column in ("shipped_at", "delivered_at", "evidence_at"):
         frame[column] = pd.to_datetime(frame[column].replace("", None), utc=True, format="ISO8601")

@@ -47,3 +47,29 @@ def test_the_chain_is_warmed_up_by_polls_before_the_first_scored_time():
     polls = warmup_times(first, 6.0, 1.0)
     assert polls == [first - timedelta(hours=h) for h in (24, 18, 12, 6)]
     assert warmup_times(first, 6.0, 0.0) == [] and warmup_times(first, 0.0, 3.0) == []
+
+
+def test_a_row_whose_outcome_falls_after_the_worlds_end_is_neither_right_nor_wrong(
+    world, monkeypatch
+):
+    """Telling the customer of a parcel still on its way when the world ends, promise ahead,
+    cannot be judged: it is counted apart (``undecided``), not as a false positive."""
+    from collections import Counter
+    from types import SimpleNamespace
+
+    from notify import scoring
+
+    truth = scoring.Truth.load(world)
+    at = default_times(world, (0.0,))[0]
+    undecided = sorted(truth.undecided())
+    relevant, _, _ = truth.sets(at)
+    on_time = truth.frame[truth.frame["outcome_known"] & ~truth.frame["delayed"]]
+    fine = next(iter(scoring._pairs(on_time)))
+    assert undecided and not set(undecided) & relevant
+    chosen = {*undecided[:3], fine}
+    monkeypatch.setattr(scoring, "targeted_pairs", lambda *a: chosen)
+    monkeypatch.setattr(scoring, "_miss_reasons", lambda *a: Counter())
+    result = SimpleNamespace(affected_customers=0)
+    score = scoring._score(None, truth, world, 5, "r", at, result, 0.0)  # type: ignore[arg-type]
+    assert score.undecided == 3
+    assert score.targeted == 1 and score.false_positives == 1  # the on-time parcel only
