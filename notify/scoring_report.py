@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,19 @@ from notify.config import load_settings
 from notify.scoring import Score, default_times, replay
 
 
+def _current(folder: Path) -> bool:
+    """A cached world from this generator: its truth has every column the scorer reads (an
+    older world, without ``outcome_known`` say, would be scored on a different truth)."""
+    from notify.simulate.truth import TRUTH_COLUMNS
+
+    truth = folder / "truth" / "shipments.csv"
+    if not (folder / "world.json").exists() or not truth.exists():
+        return False
+    with truth.open(encoding="utf-8") as handle:
+        header = handle.readline().strip().split(",")
+    return set(TRUTH_COLUMNS) <= set(header)
+
+
 def _worlds(args: argparse.Namespace, console: Console) -> list[Path]:
     worlds = [Path(w) for w in args.world or []]
     if args.seeds:
@@ -23,8 +37,9 @@ def _worlds(args: argparse.Namespace, console: Console) -> list[Path]:
         home = load_settings().home
         for seed in (int(s) for s in args.seeds.split(",") if s.strip()):
             folder = home / f"world-{args.orders}-{seed}"
-            if not (folder / "world.json").exists():
+            if not _current(folder):
                 with console.status(f"Simulating {args.orders} orders, seed {seed}..."):
+                    shutil.rmtree(folder, ignore_errors=True)
                     generate_world(folder, orders=args.orders, seed=seed)
             worlds.append(folder)
     if not worlds:
