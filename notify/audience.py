@@ -8,9 +8,13 @@
   after the delay and still names a day within the promise, or the carrier reports the parcel
   running late on a schedule that ends on the promised day, or the parcel is held past the
   carrier's day with no day to spare before the promise (an unknown ETA running late on a
-  schedule with a day to spare is not told, however near the promise). A window of ours that
-  still holds the promised day is not told: such a row is held back, or, when notice-worthy
-  for another reason, told with no date and a time by which we write again.
+  schedule with a day to spare is not told, however near the promise), or the delivery failed
+  at the door (the parcel went out for delivery and is held at an exception without a cause).
+  Running late on a schedule that ends on the promised day is told even when our window meets
+  the promise. A window of ours that still holds the promised day is not told: such a row is
+  held back, or, when notice-worthy for another reason, told with no date and a time by which
+  we write again (as is any notice-worthy row whose window of ours does not start after the
+  promised day: a delay notice names only days after it).
 * A delay spell is one delay of one parcel as the customer lives it: normally one episode;
   when the parcel was relabelled (same shipment_id, new tracking number) while delayed, the
   episode on the new label continues the spell of the old one.
@@ -122,6 +126,29 @@ def delay_with_room_on_schedule(row: Any, as_of: datetime, s: TargetingSettings)
     return today <= first < promise_day(row)
 
 
+def held_at_exception(row: Any) -> bool:
+    """The parcel's newest scan is the exception itself, at or after the delay began: it is
+    held where the trouble stopped it."""
+    status, at = getattr(row, "last_scan_status", None), getattr(row, "last_scan_at", None)
+    opened = getattr(row, "episode_opened_at", None)
+    return (
+        status == "exception"
+        and at is not None
+        and opened is not None
+        and (as_utc(at) >= as_utc(opened))
+    )
+
+
+def failed_at_the_door(row: Any) -> bool:
+    """The parcel was out for delivery when the delay began and is held at an exception the
+    carrier gives no cause for: the delivery failed at the door. The carrier's day is lost,
+    and a failed delivery it will not explain (an address it cannot find, a refusal, a return)
+    may need the customer; a delay on the way would have been scanned before the delivery
+    run."""
+    out = getattr(row, "status_before_delay", None) == "out_for_delivery"
+    return out and row.cause == "unknown" and held_at_exception(row)
+
+
 def held_past_carrier_day(row: Any, as_of: datetime, s: TargetingSettings) -> bool:
     """The parcel is held where the trouble stopped it (its newest scan is the exception
     itself, at or after the delay began), the carrier has not re-planned since the delay
@@ -129,10 +156,9 @@ def held_past_carrier_day(row: Any, as_of: datetime, s: TargetingSettings) -> bo
     moved on by now misses that day, and a hold has no known end. It is told when the promised
     day leaves at most ``s.held_spare_days`` days to spare after the carrier's day (or after
     today, when that day has passed)."""
-    status, at = getattr(row, "last_scan_status", None), getattr(row, "last_scan_at", None)
-    opened = getattr(row, "episode_opened_at", None)
-    if status != "exception" or at is None or opened is None or as_utc(at) < as_utc(opened):
+    if not held_at_exception(row):
         return False
+    opened = row.episode_opened_at
     day = _day(getattr(row, "carrier_eta_latest", None))
     since = getattr(row, "carrier_eta_day_since", None)
     if day is None or since is None or as_utc(since) > as_utc(opened):
@@ -153,14 +179,16 @@ def suppression(row: Any, as_of: datetime, s: TargetingSettings) -> str | None:
         return None
     if carrier_says_late(row):
         return None  # the carrier itself no longer gives a day within the promise
+    if failed_at_the_door(row):
+        return None  # the carrier's day is lost, for a reason it does not give
     return _window_reason(row, as_of, s)
 
 
 def _window_reason(row: Any, as_of: datetime, s: TargetingSettings) -> str | None:
     """Suppression by our window (or its absence) against the promise."""
+    if delay_on_a_full_schedule(row, s):
+        return None  # running late on a schedule with no room left, whatever our window says
     latest = _day(row.eta_latest)
-    if latest is None and delay_on_a_full_schedule(row, s):
-        return None  # no window of ours, and running late on a schedule with no room left
     if latest is None and held_past_carrier_day(row, as_of, s):
         return None  # no window of ours, held past the carrier's day with no day to spare
     if latest is None:
@@ -175,10 +203,8 @@ def _window_reason(row: Any, as_of: datetime, s: TargetingSettings) -> str | Non
     if latest <= promise_day(row):
         return "eta_meets_promise"
     if window_holds_promise(row):
-        if delay_on_a_full_schedule(row, s):
-            return None  # told without a window (see ``without_window``)
         return "eta_may_meet_promise"  # it may well still arrive on the promised day
-    return None
+    return None  # (a window told: one that starts by the promise goes without it)
 
 
 def carrier_replanned_in_time(row: Any, as_of: datetime) -> bool:
@@ -212,10 +238,18 @@ def window_holds_promise(row: Any) -> bool:
     return earliest <= promise_day(row) < latest
 
 
+def window_starts_by_promise(row: Any) -> bool:
+    """Our window has a day on or before the promised day: a delay notice cannot state it
+    (it names only days after the promise; the gate refuses any other)."""
+    earliest = _day(row.eta_earliest)
+    return earliest is not None and earliest <= promise_day(row)
+
+
 def without_window(row: Any, next_update_by: datetime) -> Any:
-    """A notice-worthy row whose window still holds the promised day (the carrier said it is
-    late, or the cause always matters): the notice states no date, only when we write again."""
-    if not window_holds_promise(row):
+    """A notice-worthy row whose window starts on or before the promised day (the window still
+    holds it, or meets it while the carrier says it is late, runs late on a schedule with no
+    room, or the cause always matters): the notice states no date, only when we write again."""
+    if not window_starts_by_promise(row):
         return row
     mapping = getattr(row, "_mapping", None)  # a database row, or already a namespace
     fields = dict(mapping) if mapping is not None else dict(vars(row))

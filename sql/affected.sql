@@ -13,6 +13,7 @@
 -- * carrier_eta_day_since: when the carrier first stated the day of its newest statement (the
 --   first statement naming that day), so a re-plan can be dated against the delay.
 -- * last_scan_status / last_scan_at: the parcel's newest scan as of the run.
+-- * status_before_delay: the status of the parcel's newest scan before the delay began.
 SELECT c.customer_id, c.email, c.phone, c.locale, c.timezone,
        c.email_opt_in, c.sms_opt_in,
        o.order_id, o.status AS order_status, o.promised_by, o.promised_by_utc,
@@ -50,6 +51,10 @@ SELECT c.customer_id, c.email, c.phone, c.locale, c.timezone,
        (SELECT MAX(ev.occurred_at) FROM tracking_events ev
          WHERE ev.carrier = s.carrier AND ev.tracking_number = s.tracking_number
            AND ev.occurred_at <= :as_of) AS last_scan_at,
+       (SELECT ev.status FROM tracking_events ev
+         WHERE ev.carrier = s.carrier AND ev.tracking_number = s.tracking_number
+           AND ev.occurred_at < e.opened_at
+         ORDER BY ev.occurred_at DESC, ev.event_id DESC LIMIT 1) AS status_before_delay,
        (SELECT COUNT(*) FROM order_lines ol
          WHERE ol.order_id = o.order_id AND ol.shipment_id = s.shipment_id) AS parcel_lines,
        (SELECT COUNT(*) FROM order_lines ol

@@ -37,6 +37,8 @@ def test_a_row_told_without_a_window_keeps_everything_else():
     assert (told.eta_method, told.next_update_by, told.order_id) == ("unknown", NEXT, "O1")
     kept = _row(eta_earliest="2026-11-25", eta_latest="2026-11-26")
     assert without_window(kept, NEXT) is kept
+    meets = _row(eta_earliest="2026-11-22", eta_latest="2026-11-24")  # no day after the promise
+    assert without_window(meets, NEXT).eta_latest is None
 
 
 def test_the_schedule_compared_with_the_promise_is_the_carriers_first_day_or_later():

@@ -260,6 +260,51 @@ def test_running_late_on_a_schedule_with_a_day_to_spare_waits(
         assert result.notices == 0 and result.suppressed == {"carrier_schedule_has_room": 1}
 
 
+@pytest.mark.parametrize(
+    ("before", "cause", "told"),
+    [
+        ("out_for_delivery", "unknown", True),  # failed at the door, no cause given
+        ("in_transit", "unknown", False),  # held on the way: it may still end in time
+        ("out_for_delivery", "weather", False),  # a cause that may pass
+    ],
+)
+def test_a_delivery_that_failed_at_the_door_without_a_cause_is_news(
+    engine, tmp_path, before, cause, told
+):
+    # Promised Monday, four days away; our ETA is unknown; the carrier's day, today, is lost.
+    w = World().customer("C1").order("O1", "C1", promised="2026-11-23")
+    w.parcel("S1", "O1", "111", "Socks").load(engine, tmp_path / "o")
+    opened = AS_OF - timedelta(hours=4)
+    eta(engine, "r1", episode(engine, "111", cause, opened=opened), None)
+    statement(engine, "111", "2026-11-19", stated_at=AS_OF - timedelta(days=3))
+    scan(engine, "111", before, at=opened - timedelta(hours=5))
+    scan(engine, "111", "exception", at=opened)  # the delay scan, still the newest
+    result = run(engine, "r1")
+    if told:
+        assert result.notices == 1 and not result.suppressed
+        assert notices(engine, "r1")["C1"]["eta"] is None
+    else:
+        assert result.notices == 0
+        assert result.suppressed == {"eta_unknown_promise_not_at_risk_yet": 1}
+
+
+def test_running_late_on_a_full_schedule_is_news_even_when_our_window_meets_the_promise(
+    engine, tmp_path
+):
+    # The carrier still shows Friday, the promised day, and reports the parcel running late;
+    # our window (Tue-Thu) ends before the carrier's own day: told, with no date of ours.
+    w = World().customer("C1").order("O1", "C1", promised="2026-11-27")
+    w.parcel("S1", "O1", "111", "Socks").load(engine, tmp_path / "o")
+    eid = episode(engine, "111", "transport_delay")
+    statement(engine, "111", "2026-11-27", stated_at=AS_OF - timedelta(days=2))
+    eta(engine, "r1", eid, "2026-11-26", earliest="2026-11-24")
+    assert run(engine, "r1").suppressed == {"eta_meets_promise": 1}  # held, not moving yet
+    scan(engine, "111")  # moving on after the delay scan
+    eta(engine, "r2", eid, "2026-11-26", earliest="2026-11-24")
+    assert run(engine, "r2").notices == 1
+    assert notices(engine, "r2")["C1"]["eta"] is None
+
+
 def test_a_window_that_still_holds_the_promised_day_is_not_a_delay_notice(engine, tmp_path):
     w = World().customer("C1").order("O1", "C1", promised="2026-11-24")
     w.parcel("S1", "O1", "111", "Socks").load(engine, tmp_path / "o")
