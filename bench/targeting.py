@@ -20,7 +20,9 @@ import json
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -165,15 +167,41 @@ def _copy_etas(engine: Any, source: str, target: str) -> None:
         conn.execute(p.insert().from_select(columns, select(*chosen).where(p.c.run_id == source)))
 
 
+@contextmanager
+def _store(database_url: str | None) -> Iterator[str]:
+    """A new, empty store: an SQLite file, or a throwaway database on the PostgreSQL server
+    of ``database_url`` (created, then dropped), so a run never meets an earlier run's rows."""
+    if database_url is None or not database_url.startswith("postgresql"):
+        work = Path(tempfile.mkdtemp(prefix="oasis-bench-targeting-"))
+        yield database_url or f"sqlite:///{work / 'oasis.db'}"
+        return
+    from sqlalchemy import create_engine, text
+
+    name = f"oasis_bench_targeting_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield database_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def run(orders: int, delayed: float, seed: int, database_url: str | None) -> list[Step]:
+    with _store(database_url) as url:
+        return _run(orders, delayed, seed, url)
+
+
+def _run(orders: int, delayed: float, seed: int, database_url: str) -> list[Step]:
     from sqlalchemy import create_engine
 
     from notify.runs import begin_run
     from notify.stages import target
     from notify.store import migrate
 
-    work = Path(tempfile.mkdtemp(prefix="oasis-bench-targeting-"))
-    engine = create_engine(database_url or f"sqlite:///{work / 'oasis.db'}")
+    engine = create_engine(database_url)
     migrate(engine)
     steps = []
     with measured("populate the store") as step:
