@@ -91,6 +91,17 @@ def moving_again(row: Any) -> bool:
     return as_utc(at) > as_utc(opened)
 
 
+def unrevised_day_running_late(row: Any, s: TargetingSettings) -> date | None:
+    """The carrier's first scheduled day when it reports the parcel running late (a cause in
+    ``s.schedule_delay_causes``, and the parcel moved on after that scan) and still shows
+    that day (it has not re-planned); None otherwise."""
+    if row.cause not in s.schedule_delay_causes or not moving_again(row):
+        return None
+    first = _day(getattr(row, "carrier_eta_first", None))
+    latest = _day(getattr(row, "carrier_eta_latest", None))
+    return first if first is not None and latest == first else None
+
+
 def delay_on_a_full_schedule(row: Any, s: TargetingSettings) -> bool:
     """The carrier reports the parcel running late (a cause in ``s.schedule_delay_causes``,
     and the parcel moved on after that scan) but still shows the first day it scheduled, and
@@ -99,11 +110,8 @@ def delay_on_a_full_schedule(row: Any, s: TargetingSettings) -> bool:
     still shows its old schedule.) A scheduled day our window already starts after can no
     longer be met: the schedule has slipped to our first day, and that is then the day
     compared with the promise."""
-    if row.cause not in s.schedule_delay_causes or not moving_again(row):
-        return False
-    first = _day(getattr(row, "carrier_eta_first", None))
-    latest = _day(getattr(row, "carrier_eta_latest", None))
-    if first is None or latest != first:
+    first = unrevised_day_running_late(row, s)
+    if first is None:
         return False
     earliest = _day(row.eta_earliest)  # a carrier day already out of reach has slipped to it
     day = max(first, earliest) if earliest is not None else first
@@ -116,11 +124,8 @@ def delay_with_room_on_schedule(row: Any, as_of: datetime, s: TargetingSettings)
     scheduled, which is today or later (customer's zone) and before the promised day. The
     schedule has a day to spare, and a parcel running late on it is usually a day late: that
     day is absorbed before the promise. (A day already past has used up its spare time.)"""
-    if row.cause not in s.schedule_delay_causes or not moving_again(row):
-        return False
-    first = _day(getattr(row, "carrier_eta_first", None))
-    latest = _day(getattr(row, "carrier_eta_latest", None))
-    if first is None or latest != first:
+    first = unrevised_day_running_late(row, s)
+    if first is None:
         return False
     today = as_of.astimezone(_zone(getattr(row, "timezone", None))).date()
     return today <= first < promise_day(row)
