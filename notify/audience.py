@@ -15,6 +15,11 @@
   held back, or, when notice-worthy for another reason, told with no date and a time by which
   we write again (as is any notice-worthy row whose window of ours does not start after the
   promised day: a delay notice names only days after it).
+* A row notice-worthy only because its cause always matters (the carrier reports a problem,
+  but nothing says the promise is missed) is told as an *attention* notice, not a delay: what
+  happened and what to do, with our window when it ends by the promised day, else the time we
+  write again. A customer whose rows are all such gets an attention notice; one with any
+  late row gets a delay notice covering them all.
 * A delay spell is one delay of one parcel as the customer lives it: normally one episode;
   when the parcel was relabelled (same shipment_id, new tracking number) while delayed, the
   episode on the new label continues the spell of the old one.
@@ -180,13 +185,36 @@ def suppression(row: Any, as_of: datetime, s: TargetingSettings) -> str | None:
         return f"order_{row.order_status}"
     if not row.parcel_lines and row.shipped_lines:
         return "no_items_of_this_order_in_parcel"
-    if row.cause in s.always_notify_causes:
-        return None
+    reason = lateness_reason(row, as_of, s)
+    if reason is not None and row.cause in s.always_notify_causes:
+        return None  # told as a problem to attend to, not as late (attention_only)
+    return reason
+
+
+def lateness_reason(row: Any, as_of: datetime, s: TargetingSettings) -> str | None:
+    """Why nothing says this parcel misses its promise (the suppression reason), or None when
+    it is told as late."""
     if carrier_says_late(row):
         return None  # the carrier itself no longer gives a day within the promise
     if failed_at_the_door(row):
         return None  # the carrier's day is lost, for a reason it does not give
     return _window_reason(row, as_of, s)
+
+
+def attention_only(row: Any, as_of: datetime, s: TargetingSettings) -> bool:
+    """Notice-worthy only because its cause always matters: the carrier reports a problem
+    (an address to confirm, damage, ...) but nothing says the promise is missed. Its notice
+    tells what happened and what to do, not that it is late."""
+    return row.cause in s.always_notify_causes and lateness_reason(row, as_of, s) is not None
+
+
+def for_attention(row: Any, next_update_by: datetime) -> Any:
+    """An attention row keeps our window only when it ends by the promised day (then it is
+    good news: still expected then); any other window is told as the time we write again."""
+    latest = _day(row.eta_latest)
+    if latest is not None and latest <= promise_day(row):
+        return row
+    return _no_window(row, next_update_by)
 
 
 def _window_reason(row: Any, as_of: datetime, s: TargetingSettings) -> str | None:
@@ -256,6 +284,10 @@ def without_window(row: Any, next_update_by: datetime) -> Any:
     room, or the cause always matters): the notice states no date, only when we write again."""
     if not window_starts_by_promise(row):
         return row
+    return _no_window(row, next_update_by)
+
+
+def _no_window(row: Any, next_update_by: datetime) -> Any:
     mapping = getattr(row, "_mapping", None)  # a database row, or already a namespace
     fields = dict(mapping) if mapping is not None else dict(vars(row))
     fields.update(eta_earliest=None, eta_latest=None, eta_most_likely=None, eta_confidence=None)

@@ -17,6 +17,7 @@ told now and the others wait for their delivery. ``OASIS_FOLLOW_UPS`` turns it o
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from itertools import groupby
 from types import SimpleNamespace
@@ -98,7 +99,28 @@ def _load(engine: Engine, ctx: Any) -> tuple[list[Any], dict[str, Any], dict[str
         }
         open_cases = select(k.c.order_id).where(k.c.order_id.in_(orders), k.c.status == "open")
         paused = set(conn.execute(open_cases).scalars())
-    return list(told), customers, shipments, paused  # fmt: skip
+        delay = _delay_notices(conn, sorted({t.notice_id for t in told}))
+    return _told_late(told, delay), customers, shipments, paused  # fmt: skip
+
+
+def _delay_notices(conn: Any, ids: list[str]) -> set[str]:
+    """The notices among ``ids`` that told a delay (not an attention notice)."""
+    n = schema.notices
+    plans = conn.execute(select(n.c.notice_id, n.c.plan).where(n.c.notice_id.in_(ids)))
+    return {r.notice_id for r in plans if json.loads(r.plan).get("kind", "delay") == "delay"}
+
+
+def _told_late(told: Any, delay: set[str]) -> list[Any]:
+    """One row per parcel told it was late: "delivered after all" follows a delay notice only
+    (an attention notice said nothing about lateness)."""
+    seen: set[tuple[str, str, str, str]] = set()
+    out = []
+    for t in told:
+        key = (t.customer_id, t.order_id, t.shipment_id, t.episode_id)
+        if t.notice_id in delay and key not in seen:
+            seen.add(key)
+            out.append(t)
+    return out
 
 
 def _ended(group: Any, still: set[tuple[str, str]], paused: set[str]) -> list[Any]:

@@ -94,7 +94,7 @@ ROW_COLUMNS = (
 )
 
 KNOWN_CAUSES = frozenset(r.value for r in Reason if r is not Reason.UNKNOWN)
-KINDS = frozenset({"delay"} | FOLLOW_UP_KINDS)
+KINDS = frozenset({"delay", "attention"} | FOLLOW_UP_KINDS)
 UNKNOWN = Reason.UNKNOWN.value
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}\Z")
 _TEMPLATE_TOKENS = ("{{", "}}", "{%", "%}", "{#", "#}")
@@ -113,7 +113,8 @@ class Rule:
 ROW_RULES: tuple[Rule, ...] = (
     Rule(
         "content_complete",
-        "channel is email or sms, the kind is delay, delivered or resolved, every part is there",
+        "channel is email or sms, the kind is delay, attention, delivered or resolved, "
+        "every part is there",
     ),
     Rule("subject_single_line", "the email subject has no CR or LF"),
     Rule(
@@ -126,7 +127,7 @@ ROW_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "eta_after_promise",
-        "a delay's ETA starts after the promised date; a resolved one's ends by it",
+        "a delay's ETA starts after the promised date; an attention or resolved one's ends by it",
     ),
     Rule("eta_window_within_limit", "the ETA window is ordered and within max_window_days"),
     Rule(
@@ -262,7 +263,7 @@ class _Parsed:
     """The staged frame with the parsed columns several rules share."""
 
     df: pd.DataFrame
-    kind: pd.Series  # delay, delivered or resolved
+    kind: pd.Series  # delay, attention, delivered or resolved
     follow_up: pd.Series  # delivered or resolved
     is_email: pd.Series
     is_sms: pd.Series
@@ -344,10 +345,16 @@ def _eta_in_future(p: _Parsed) -> pd.Series:
 
 def _eta_after_promise(p: _Parsed) -> pd.Series:
     promise = _day(p.df["promised_by"])
-    resolved = p.kind.eq("resolved")
+    by_promise = p.kind.eq("resolved") | p.kind.eq("attention")
     late = p.earliest.isna() | (p.earliest > promise)
     in_time = p.latest.notna() & (p.latest <= promise)
-    return p.kind.eq("delivered") | (resolved & in_time) | (~p.follow_up & late)
+    attention_unknown = p.kind.eq("attention") & p.latest.isna()  # no window: the update time
+    return (
+        p.kind.eq("delivered")
+        | (by_promise & in_time)
+        | attention_unknown
+        | (~p.follow_up & ~by_promise & late)
+    )
 
 
 def _eta_window_within_limit(p: _Parsed) -> pd.Series:

@@ -13,6 +13,9 @@ order x one parcel), the unit a notice names.
   evidence comes later (or never: a lost parcel whose scans just stop). Telling these
   customers is right (their parcel is late), so they count as correct in precision, and
   are not required for recall.
+* An attention notice (the carrier reported a problem: an address to confirm, damage, ...;
+  nothing said the promise is missed, and the notice does not say it is late) is right when
+  truth's ``carrier_event`` for that row is the problem it names: what it says happened.
 * Everything else targeted is a false positive: the parcel arrives on time, was already
   delivered, or belongs to an order that is not open.
 * Undecided: the world ends before the parcel is delivered and before its promised day is
@@ -20,8 +23,10 @@ order x one parcel), the unit a notice names.
   was right. Such rows are left out of precision (counted in ``undecided``); they cannot be
   relevant either.
 
-Precision = targeted that are relevant or late-not-yet-shown / targeted; recall = relevant
-targeted / relevant. The baseline is the "carrier delay in your area" email: every open,
+Precision = targeted that are relevant, late-not-yet-shown or a founded attention notice /
+targeted; recall = relevant targeted / relevant. ``late_precision`` is the stricter share that
+is late (relevant or late-not-yet-shown): it counts every attention row of a parcel that
+arrives in time as wrong. The baseline is the "carrier delay in your area" email: every open,
 shipped, undelivered shipment row whose destination is in the incident's region.
 """
 
@@ -65,6 +70,8 @@ class Score:
     baseline_correct: int
     baseline_true_positives: int
     undecided: int = 0  # targeted rows whose outcome falls after the world's end
+    attention: int = 0  # targeted rows told as an attention notice (not as late)
+    not_late: int = 0  # targeted rows not late (false positives plus founded attention rows)
     misses: dict[str, int] = field(default_factory=dict)  # why relevant rows were not targeted
     wrong: dict[str, int] = field(default_factory=dict)  # why false positives were wrong
     customers_notified: int = 0
@@ -73,6 +80,10 @@ class Score:
     @property
     def precision(self) -> float:
         return (self.targeted - self.false_positives) / self.targeted if self.targeted else 1.0
+
+    @property
+    def late_precision(self) -> float:
+        return (self.targeted - self.not_late) / self.targeted if self.targeted else 1.0
 
     @property
     def recall(self) -> float:
@@ -91,6 +102,7 @@ class Score:
         out = dict(self.__dict__)
         out.update(
             precision=round(self.precision, 4),
+            late_precision=round(self.late_precision, 4),
             recall=round(self.recall, 4),
             baseline_precision=round(self.baseline_precision, 4),
             baseline_recall=round(self.baseline_recall, 4),
@@ -137,6 +149,10 @@ class Truth:
     def undecided(self) -> set[Pair]:
         """Rows whose outcome the world does not know (undelivered, promise after its end)."""
         return _pairs(self.frame[~self.frame["outcome_known"]])
+
+    def event(self, pair: Pair) -> str:
+        """What happened to the parcel (truth's carrier_event), even when it arrived in time."""
+        return str(self.frame.loc[pair]["carrier_event"]) if pair in self.frame.index else ""
 
     def why_wrong(self, pair: Pair, at: datetime) -> str:
         if pair not in self.frame.index:
@@ -185,6 +201,26 @@ def targeted_pairs(engine: Engine, run_id: str, as_of: datetime) -> set[Pair]:
     out = {(r.order_id, r.shipment_id) for r in rows}
     for r in refused:
         out -= set(zip(json.loads(r.order_ids), json.loads(r.shipment_ids), strict=False))
+    return out
+
+
+def attention_pairs(
+    engine: Engine, run_id: str, as_of: datetime, settings: TargetingSettings
+) -> dict[Pair, str]:
+    """Shipment rows told as an attention notice in a run, with the problem each names: the
+    target stage's own rules on its candidates (a customer's notice is an attention notice
+    when none of their told rows is late)."""
+    from itertools import groupby
+
+    from notify.audience import attention_only, suppression
+
+    with engine.connect() as conn:
+        rows = conn.execute(query("affected"), {"run_id": run_id, "as_of": as_of}).all()
+    out: dict[Pair, str] = {}
+    for _customer, group in groupby(rows, key=lambda r: r.customer_id):
+        told = [r for r in group if suppression(r, as_of, settings) is None]
+        if told and all(attention_only(r, as_of, settings) for r in told):
+            out.update({(r.order_id, r.shipment_id): r.cause for r in told})
     return out
 
 
@@ -313,7 +349,8 @@ def replay(
             eta.predict(engine, run_id=run_id, as_of=at)
         result = target.target(engine, run_id=run_id, as_of=at, settings=settings)
         seconds = time.perf_counter() - started
-        scores.append(_score(engine, truth, world, seed, run_id, at, result, seconds))
+        attention = attention_pairs(engine, run_id, at, settings)
+        scores.append(_score(engine, truth, world, seed, run_id, at, result, seconds, attention))
     engine.dispose()
     return scores
 
@@ -327,13 +364,16 @@ def _score(
     at: datetime,
     result: Any,
     seconds: float,
+    attention: dict[Pair, str] | None = None,
 ) -> Score:
     relevant, late, region = truth.sets(at)
     undecided = truth.undecided()
     targeted = targeted_pairs(engine, run_id, at)
     chosen, region = targeted - undecided, region - undecided
     right = relevant | late
-    wrong = chosen - right
+    told_problem = {p for p in (attention or {}) if p in chosen}
+    founded = {p for p in told_problem if truth.event(p) == (attention or {})[p]}
+    wrong = chosen - right - founded
     return Score(
         world=str(world),
         seed=seed,
@@ -347,6 +387,8 @@ def _score(
         baseline_correct=len(region & right),
         baseline_true_positives=len(region & relevant),
         undecided=len(targeted & undecided),
+        attention=len(told_problem),
+        not_late=len(chosen - right),
         misses=dict(_miss_reasons(engine, run_id, relevant - chosen)),
         wrong=dict(Counter(truth.why_wrong(p, at) for p in wrong)),
         customers_notified=result.affected_customers,

@@ -99,12 +99,15 @@ def totals(scores: list[tuple[str, Score]]) -> dict[str, dict[str, Any]]:
         found = sum(s.true_positives for s in mine)
         base = sum(s.baseline_targeted for s in mine)
         undecided = sum(s.undecided for s in mine)
+        not_late = sum(s.not_late for s in mine)
         out[mode] = {
             "precision": (targeted - wrong) / targeted if targeted else 1.0,
             "recall": found / relevant if relevant else 1.0,
             "baseline_precision": sum(s.baseline_correct for s in mine) / base if base else 1.0,
             "relevant": relevant, "targeted": targeted, "false_positives": wrong,
             "missed": relevant - found, "undecided": undecided,
+            "late_precision": (targeted - not_late) / targeted if targeted else 1.0,
+            "attention": sum(s.attention for s in mine), "not_late": not_late,
         }  # fmt: skip
     return out
 
@@ -127,6 +130,11 @@ def score_command(args: argparse.Namespace, console: Console) -> int:
             f"{t['relevant']} relevant rows ({t['false_positives']} wrong of {t['targeted']} "
             f"targeted, {t['missed']} missed; {t['undecided']} more targeted whose outcome falls "
             f"after the world ends); baseline precision {_pct(t['baseline_precision'])}"
+        )
+        console.print(
+            f"{mode}: {t['attention']} rows told as attention notices (the carrier reported a "
+            f"problem; not told late); counting every row whose parcel is not late as wrong, "
+            f"precision is {_pct(t['late_precision'])} ({t['not_late']} not late)"
         )
     console.print("chain = ingest, detect, eta, target as they run; oracle = targeting alone, "
                   "on episodes and ETAs taken from truth")  # fmt: skip

@@ -3,7 +3,9 @@
 -- delivered_at: the carrier's first delivery scan up to as_of (an episode closed as resolved
 -- may have been delivered since); carrier_earliest/latest: the carrier's newest ETA statement
 -- up to as_of (days as the carrier gave them; both empty when it withdrew its date).
-SELECT DISTINCT n.customer_id, np.order_id, np.shipment_id, np.episode_id,
+-- notice_id: the sent notice that told it (a parcel told several times has a row per notice;
+-- the caller keeps parcels told in a delay notice, not only in an attention one).
+SELECT DISTINCT n.customer_id, np.order_id, np.shipment_id, np.episode_id, n.notice_id,
        e.cause, e.closed_at, e.close_reason, o.status AS order_status, o.promised_by,
        (SELECT MIN(ev.occurred_at) FROM tracking_events ev
          WHERE ev.carrier = e.carrier AND ev.tracking_number = e.tracking_number

@@ -19,7 +19,7 @@ import pytest
 from notify import gate
 from notify.gate import BATCH_RULES, ROW_COLUMNS, ROW_RULES, GateReport, check_batch, check_rows
 from notify.render import render
-from tests.test_render import CASES, HOSTILE_NAME, base_facts, follow_up
+from tests.test_render import CASES, HOSTILE_NAME, attention, base_facts, follow_up
 
 AS_OF = "2026-11-22"
 Row = dict[str, Any]
@@ -60,8 +60,8 @@ def stage(
                 "consent": True,
                 "evidence_age_hours": 3.5,
                 "freshness_limit_hours": 72.0,
-                "episode_open": facts["kind"] == "delay",
-                "episodes_closed": facts["kind"] != "delay",
+                "episode_open": facts["kind"] in ("delay", "attention"),
+                "episodes_closed": facts["kind"] in ("delivered", "resolved"),
                 "kind": facts["kind"],
                 "locale": facts["locale"],
                 "timezone": facts["timezone"],
@@ -303,6 +303,25 @@ FOLLOW_UP_FAILING: list[tuple[str, str, Mutation, list[str]]] = [
      next_update_by="2026-11-23T12:00:00-06:00"), ["eta_or_next_update"]),
 ]  # fmt: skip
 
+
+# Attention notices (the carrier reported a problem; promised Nov 25) rendered with a window
+# that does not end by the promise: an attention notice says nothing is late.
+def _attention_window(earliest: str, latest: str) -> Callable[[], dict[str, Any]]:
+    def build() -> dict[str, Any]:
+        facts = attention("address_issue", ["confirm_address"], earliest)
+        facts["eta"]["latest"] = latest
+        return facts
+
+    return build
+
+
+ATTENTION_FAILING: list[tuple[str, str, Callable[[], dict[str, Any]], list[str]]] = [
+    ("eta_after_promise", "attention_window_past_promise",
+     _attention_window("2026-11-24", "2026-11-26"), ["eta_after_promise"]),
+    ("eta_after_promise", "attention_late_day", _attention_window("2026-11-26", "2026-11-26"),
+     ["eta_after_promise"]),
+]  # fmt: skip
+
 UPDATE_FAILING: list[tuple[str, str, Mutation]] = [
     ("eta_or_next_update", "neither", _set(next_update_by=None)),
     ("eta_or_next_update", "no_offset", _set(next_update_by="2026-11-23T12:00:00")),
@@ -401,6 +420,8 @@ def _build_frame() -> pd.DataFrame:
         rows += staged
     for rule, name, change, _ in FOLLOW_UP_FAILING:
         rows += _follow_up_rows(f"{rule}__{name}", change)
+    for rule, name, build, _ in ATTENTION_FAILING:
+        rows += stage(f"{rule}__{name}", build())
     rows.append(mirage_row())
     return pd.DataFrame(rows)
 
@@ -463,13 +484,16 @@ def test_next_update_rules_fail_by_name(
     assert _failures(report, f"{rule}__{name}") == {"email": [rule], "sms": [rule]}
 
 
+KIND_FAILING = [(rule, name, rules) for rule, name, _, rules in FOLLOW_UP_FAILING] + [
+    (rule, name, rules) for rule, name, _, rules in ATTENTION_FAILING
+]
+
+
 @pytest.mark.parametrize(
-    ("rule", "name", "change", "rules"),
-    FOLLOW_UP_FAILING,
-    ids=[f"{r}-{n}" for r, n, *_ in FOLLOW_UP_FAILING],
+    ("rule", "name", "rules"), KIND_FAILING, ids=[f"{r}-{n}" for r, n, _ in KIND_FAILING]
 )
-def test_follow_up_rules_fail_by_name(
-    report: GateReport, rule: str, name: str, change: Any, rules: list[str]
+def test_follow_up_and_attention_rules_fail_by_name(
+    report: GateReport, rule: str, name: str, rules: list[str]
 ) -> None:
     assert _failures(report, f"{rule}__{name}") == {"email": rules, "sms": rules}
 

@@ -237,6 +237,30 @@ def _second_delay_after_unknown_eta() -> dict[str, Any]:
     return facts
 
 
+def attention(cause: str, steps: list[str], day: str | None) -> dict[str, Any]:
+    """The carrier reported a problem (promised Nov 25): a window still in time, or none
+    and the time we write again."""
+    facts = _cause(cause, steps, day)
+    facts["kind"] = "attention"
+    facts["orders"][0]["promised_by"] = "2026-11-25"
+    return facts if day else _unknown_eta(facts)
+
+
+def _attention_german_damaged() -> dict[str, Any]:
+    facts = attention("damaged", ["person_will_contact", "replacement_or_refund"], None)
+    facts.update(locale="de-DE", timezone="Europe/Berlin")
+    facts["next_update_by"] = "2026-11-23T12:00:00+01:00"
+    facts["customer"]["first_name"] = "Jörg"
+    return facts
+
+
+def _attention_spanish_address() -> dict[str, Any]:
+    facts = attention("address_issue", ["confirm_address"], "2026-11-24")
+    facts.update(locale="es-ES", timezone="Europe/Madrid")
+    facts["customer"]["first_name"] = "Lucía"
+    return facts
+
+
 def follow_up(kind: str, first: str, last: str | None = None) -> dict[str, Any]:
     """Ana was told on Nov 19 of a weather delay (Nov 21-22); now it was delivered, or the
     carrier's date is back within the promise (Nov 25 here)."""
@@ -348,6 +372,11 @@ CASES: dict[str, Any] = {
     "follow_up_delivered_german_two_days": _delivered_german_two_days,
     "follow_up_resolved": lambda: follow_up("resolved", "2026-11-24"),
     "follow_up_resolved_spanish_unstated_cause": _resolved_spanish_unstated,
+    "attention_address_in_time": lambda: attention(
+        "address_issue", ["confirm_address"], "2026-11-24"
+    ),
+    "attention_damaged_german_no_eta": _attention_german_damaged,
+    "attention_address_spanish": _attention_spanish_address,
     **{
         f"cause_{cause}": (lambda c=cause: _cause(c, next_steps(c), "2026-11-25"))
         for cause in _MORE_CAUSES

@@ -34,7 +34,9 @@ from notify import decisions
 from notify.audience import (
     NoticeKey,
     OrderHistory,
+    attention_only,
     digest,
+    for_attention,
     next_round,
     order_histories,
     promise_day,
@@ -179,6 +181,7 @@ class _Context:
     notices: list[dict[str, Any]] = field(default_factory=list)
     links: list[dict[str, Any]] = field(default_factory=list)
     parcels: list[dict[str, Any]] = field(default_factory=list)
+    attention: set[tuple[str, str]] = field(default_factory=set)  # (order, parcel) attention rows
 
 
 def _today(zones: tuple[str, ...], as_of: datetime) -> date:
@@ -266,7 +269,9 @@ def _key_for(customer_id: str, rows: list[Any], ctx: _Context) -> tuple[NoticeKe
         )
     )  # fmt: skip
     eta = notice_eta(rows)
-    key = NoticeKey(customer_id, spells, told_facts("delay", eta["eta"], eta["cause"]))
+    attention = all((r.order_id, r.shipment_id) in ctx.attention for r in rows)
+    kind = "attention" if attention else "delay"
+    key = NoticeKey(customer_id, spells, told_facts(kind, eta["eta"], eta["cause"]))
     round_ = next_round(ctx.previous.get(customer_id, []), key, ctx.run_id, ctx.as_of)
     return key, round_, key.notice_id(round_)
 
@@ -330,7 +335,7 @@ def _plan(
 
 def _customer(customer_id: str, rows: list[Any], ctx: _Context) -> None:
     out, s = ctx.out, ctx.settings
-    worthy = []
+    told: list[tuple[Any, bool]] = []  # (row, told only because its cause always matters)
     next_update = ctx.as_of + timedelta(hours=s.next_update_hours)
     for row in rows:
         reason = suppression(row, ctx.as_of, s)
@@ -338,9 +343,16 @@ def _customer(customer_id: str, rows: list[Any], ctx: _Context) -> None:
             out.count(out.suppressed, reason)
             ctx.decided.append(_parcel_decision(ctx.run_id, row, "suppressed", reason))
         else:
-            worthy.append(without_window(row, next_update))
-    if not worthy:
+            told.append((row, attention_only(row, ctx.as_of, s)))
+    if not told:
         return
+    # One notice per customer: an attention notice when no row is late, else a delay notice
+    # that covers every row (whose windows then follow the delay rule).
+    attention = all(flag for _row, flag in told)
+    shape = for_attention if attention else without_window
+    worthy = [shape(row, next_update) for row, _flag in told]
+    if attention:
+        ctx.attention.update((r.order_id, r.shipment_id) for r in worthy)
     out.affected_customers += 1
     out.affected_parcels += len(worthy)
     recipient = _recipient(worthy[0])

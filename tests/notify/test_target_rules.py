@@ -101,10 +101,61 @@ def test_eta_that_still_meets_the_promise_is_not_news(engine, tmp_path):
 
 
 def test_a_serious_cause_is_told_even_when_the_eta_meets_the_promise(engine, tmp_path):
+    """Told, but as what it is: an attention notice (the carrier reported a problem) that
+    keeps our window, since it ends by the promised day; not a delay notice."""
     w = World().customer("C1").order("O1", "C1", promised="2026-11-22")
     w.parcel("S1", "O1", "111", "Socks").load(engine, tmp_path / "o")
     eta(engine, "r1", episode(engine, "111", "address_issue"), "2026-11-21")
     assert run(engine, "r1").notices == 1
+    plan = notices(engine, "r1")["C1"]
+    assert plan["kind"] == "attention" and plan["cause"] == "address_issue"
+    assert plan["eta"]["latest"] == "2026-11-21" and plan["next_update_by"] is None
+    compose.compose(engine, run_id="r1", settings=load_settings())
+    facts = _facts(engine, plan["notice_id"])
+    assert facts["kind"] == "attention" and facts["next_steps"] == ["confirm_address"]
+
+
+def test_attention_without_a_window_by_the_promise_states_the_next_update(engine, tmp_path):
+    """A window of ours that runs past the promise while still holding it says neither
+    "late" nor "in time": the attention notice gives the time we write again instead."""
+    w = World().customer("C1").order("O1", "C1", promised="2026-11-22")
+    w.parcel("S1", "O1", "111", "Socks").load(engine, tmp_path / "o")
+    eta(engine, "r1", episode(engine, "111", "damaged"), "2026-11-24", earliest="2026-11-21")
+    run(engine, "r1")
+    plan = notices(engine, "r1")["C1"]
+    assert plan["kind"] == "attention" and plan["eta"] is None
+    assert plan["next_update_by"] is not None
+
+
+def test_a_late_parcel_makes_the_customers_notice_a_delay_for_all_its_parcels(engine, tmp_path):
+    """One message per customer: an address problem on a parcel in time and a weather delay
+    on another make one delay notice; the parcel in time is listed without its window (a
+    delay notice names only days after the promise)."""
+    w = World().customer("C1").order("O1", "C1", promised="2026-11-22")
+    w.parcel("S1", "O1", "111", "Socks").parcel("S2", "O1", "222", "Mug")
+    w.load(engine, tmp_path / "o")
+    eta(engine, "r1", episode(engine, "111", "address_issue"), "2026-11-21")
+    eta(engine, "r1", episode(engine, "222", "weather"), "2026-11-24")
+    assert run(engine, "r1").notices == 1
+    plan = notices(engine, "r1")["C1"]
+    assert plan["kind"] == "delay"
+    windows = {f["shipment_id"]: f["eta_latest"] for f in plan["parcel_facts"]}
+    assert windows == {"S1": None, "S2": "2026-11-24"}
+
+
+def test_an_attention_notice_becomes_a_delay_notice_when_the_parcel_turns_late(engine, tmp_path):
+    """The kind is part of the told facts: "a problem, still in time" then "late" is news."""
+    w = World().customer("C1").order("O1", "C1", promised="2026-11-22")
+    w.parcel("S1", "O1", "111", "Socks").load(engine, tmp_path / "o")
+    eid = episode(engine, "111", "address_issue")
+    eta(engine, "r1", eid, "2026-11-21")
+    run(engine, "r1")
+    first = notices(engine, "r1")["C1"]
+    eta(engine, "r2", eid, "2026-11-24")
+    run(engine, "r2", AS_OF + timedelta(hours=6))
+    second = notices(engine, "r2")["C1"]
+    assert (first["kind"], second["kind"]) == ("attention", "delay")
+    assert first["notice_id"] != second["notice_id"]
 
 
 def test_unknown_eta_waits_while_the_promise_is_far_and_tells_once_it_is_near(engine, tmp_path):
