@@ -179,15 +179,22 @@ def held_past_carrier_day(row: Any, as_of: datetime, s: TargetingSettings) -> bo
     return (promise_day(row) - max(day, today)).days <= s.held_spare_days
 
 
-def suppression(row: Any, as_of: datetime, s: TargetingSettings) -> str | None:
-    """Why this (order, parcel) does not warrant a notice now, or None when it does."""
+ATTENTION = "attention"  # decide(): told, as a problem to attend to, not as late
+
+
+def decide(row: Any, as_of: datetime, s: TargetingSettings) -> str | None:
+    """Why this (order, parcel) does not warrant a notice now (the suppression reason), None
+    when it is told as late, or ``ATTENTION`` when it is told only because its cause always
+    matters: the carrier reports a problem (an address to confirm, damage, ...) but nothing
+    says the promise is missed, so its notice tells what happened and what to do, not that it
+    is late."""
     if row.order_status != "open":
         return f"order_{row.order_status}"
     if not row.parcel_lines and row.shipped_lines:
         return "no_items_of_this_order_in_parcel"
     reason = lateness_reason(row, as_of, s)
     if reason is not None and row.cause in s.always_notify_causes:
-        return None  # told as a problem to attend to, not as late (attention_only)
+        return ATTENTION
     return reason
 
 
@@ -199,13 +206,6 @@ def lateness_reason(row: Any, as_of: datetime, s: TargetingSettings) -> str | No
     if failed_at_the_door(row):
         return None  # the carrier's day is lost, for a reason it does not give
     return _window_reason(row, as_of, s)
-
-
-def attention_only(row: Any, as_of: datetime, s: TargetingSettings) -> bool:
-    """Notice-worthy only because its cause always matters: the carrier reports a problem
-    (an address to confirm, damage, ...) but nothing says the promise is missed. Its notice
-    tells what happened and what to do, not that it is late."""
-    return row.cause in s.always_notify_causes and lateness_reason(row, as_of, s) is not None
 
 
 def for_attention(row: Any, next_update_by: datetime) -> Any:

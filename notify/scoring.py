@@ -212,15 +212,16 @@ def attention_pairs(
     when none of their told rows is late)."""
     from itertools import groupby
 
-    from notify.audience import attention_only, suppression
+    from notify.audience import ATTENTION, decide
 
     with engine.connect() as conn:
         rows = conn.execute(query("affected"), {"run_id": run_id, "as_of": as_of}).all()
     out: dict[Pair, str] = {}
     for _customer, group in groupby(rows, key=lambda r: r.customer_id):
-        told = [r for r in group if suppression(r, as_of, settings) is None]
-        if told and all(attention_only(r, as_of, settings) for r in told):
-            out.update({(r.order_id, r.shipment_id): r.cause for r in told})
+        told = [(r, decide(r, as_of, settings)) for r in group]
+        told = [(r, why) for r, why in told if why in (None, ATTENTION)]
+        if told and all(why == ATTENTION for _r, why in told):
+            out.update({(r.order_id, r.shipment_id): r.cause for r, _why in told})
     return out
 
 

@@ -32,16 +32,16 @@ from sqlalchemy.engine import Connection, Engine
 
 from notify import decisions
 from notify.audience import (
+    ATTENTION,
     NoticeKey,
     OrderHistory,
-    attention_only,
+    decide,
     digest,
     for_attention,
     next_round,
     order_histories,
     promise_day,
     spell_for,
-    suppression,
     sync_labels,
     told_facts,
     without_window,
@@ -338,12 +338,12 @@ def _customer(customer_id: str, rows: list[Any], ctx: _Context) -> None:
     told: list[tuple[Any, bool]] = []  # (row, told only because its cause always matters)
     next_update = ctx.as_of + timedelta(hours=s.next_update_hours)
     for row in rows:
-        reason = suppression(row, ctx.as_of, s)
-        if reason:
+        reason = decide(row, ctx.as_of, s)
+        if reason in (None, ATTENTION):
+            told.append((row, reason == ATTENTION))
+        else:
             out.count(out.suppressed, reason)
             ctx.decided.append(_parcel_decision(ctx.run_id, row, "suppressed", reason))
-        else:
-            told.append((row, attention_only(row, ctx.as_of, s)))
     if not told:
         return
     # One notice per customer: an attention notice when no row is late, else a delay notice
