@@ -10,6 +10,9 @@
   carrier's day with no day to spare before the promise (an unknown ETA running late on a
   schedule with a day to spare is not told, however near the promise), or the delivery failed
   at the door (the parcel went out for delivery and is held at an exception without a cause).
+  Not told as late, whatever the hours left: a parcel held on the last mile (a cause of the
+  door, or held at a scan in the destination's postal code) whose carrier has since scheduled
+  its next attempt within the promise, and a parcel out for delivery today, by the promise.
   Running late on a schedule that ends on the promised day is told even when our window meets
   the promise. A window of ours that still holds the promised day is not told: such a row is
   held back, or, when notice-worthy for another reason, told with no date and a time by which
@@ -203,6 +206,10 @@ def lateness_reason(row: Any, as_of: datetime, s: TargetingSettings) -> str | No
     it is told as late."""
     if carrier_says_late(row):
         return None  # the carrier itself no longer gives a day within the promise
+    if redelivery_in_time(row, as_of):
+        return "redelivery_meets_promise"
+    if out_for_delivery_by_promise(row, as_of):
+        return "out_for_delivery_by_promise"
     if failed_at_the_door(row):
         return None  # the carrier's day is lost, for a reason it does not give
     return _window_reason(row, as_of, s)
@@ -240,26 +247,83 @@ def _window_reason(row: Any, as_of: datetime, s: TargetingSettings) -> str | Non
     return None  # (a window told: one that starts by the promise goes without it)
 
 
-def carrier_replanned_in_time(row: Any, as_of: datetime) -> bool:
-    """The carrier re-planned after the delay began and still keeps the promise: its newest
-    day differs from the first day it gave and was first stated after the episode opened,
-    that day is today or later (customer's zone) and not after the promised day, the parcel
-    is moving again, and the promised day is not already out of reach. The carrier's word,
-    given knowing of the delay, outweighs an ETA of ours that is merely unknown (the mirror
-    of ``carrier_says_late``)."""
-    first = _day(getattr(row, "carrier_eta_first", None))
+def _replanned_within_promise(row: Any, as_of: datetime) -> bool:
+    """The carrier's newest day was first stated after the episode opened (it re-planned
+    knowing of the delay), is today or later (customer's zone) and not after the promised day,
+    and our model does not already know the promised day to be out of reach."""
     latest = _day(getattr(row, "carrier_eta_latest", None))
     since = getattr(row, "carrier_eta_day_since", None)
-    if first is None or latest is None or since is None or latest == first:
-        return False
     opened = getattr(row, "episode_opened_at", None)
-    if opened is None or as_utc(since) <= as_utc(opened):
-        return False  # the day predates the delay: the carrier did not re-plan for it
+    if latest is None or since is None or opened is None or as_utc(since) <= as_utc(opened):
+        return False  # no day, or a day that predates the delay
     p_late = getattr(row, "eta_p_late", None)
     if p_late is not None and p_late >= 1.0:
         return False  # the promised day can no longer be met
     today = as_of.astimezone(_zone(getattr(row, "timezone", None))).date()
-    return today <= latest <= promise_day(row) and moving_again(row)
+    return today <= latest <= promise_day(row)
+
+
+def carrier_replanned_in_time(row: Any, as_of: datetime) -> bool:
+    """The carrier re-planned after the delay began and still keeps the promise (its newest
+    day differs from the first day it gave; ``_replanned_within_promise``), and the parcel is
+    moving again. The carrier's word, given knowing of the delay, outweighs an ETA of ours
+    that is merely unknown (the mirror of ``carrier_says_late``)."""
+    first = _day(getattr(row, "carrier_eta_first", None))
+    latest = _day(getattr(row, "carrier_eta_latest", None))
+    if first is None or latest == first:
+        return False
+    return _replanned_within_promise(row, as_of) and moving_again(row)
+
+
+DOOR_CAUSES = frozenset({"address_issue", "recipient_unavailable", "business_closed"})
+HELD_AT_THE_DOOR = frozenset({"exception", "attempt_fail"})  # scan statuses of a held parcel
+
+
+def _postal(value: Any) -> str:
+    return str(value or "").strip().upper()
+
+
+def at_the_door(row: Any) -> bool:
+    """The trouble is on the last mile: a cause of the door (an address problem, nobody
+    home, a closed business), or the parcel was out for delivery when the delay began, or it
+    is held at a scan in the destination's postal code (as the ETA model's "local" stage)."""
+    if row.cause in DOOR_CAUSES:
+        return True
+    if getattr(row, "status_before_delay", None) == "out_for_delivery":
+        return True
+    here = _postal(getattr(row, "last_scan_postal_code", None))
+    return bool(here) and here == _postal(getattr(row, "destination_postal_code", None))
+
+
+def redelivery_in_time(row: Any, as_of: datetime) -> bool:
+    """The parcel is held at an exception on the last mile (``at_the_door``) and the carrier
+    has since scheduled its next attempt for a day within the promise
+    (``_replanned_within_promise``). That day is the carrier's own delivery schedule for a
+    parcel it holds in the destination's area, not a guess at the end of a hub's stop."""
+    status, at = getattr(row, "last_scan_status", None), getattr(row, "last_scan_at", None)
+    opened = getattr(row, "episode_opened_at", None)
+    held = (
+        status in HELD_AT_THE_DOOR
+        and at is not None
+        and opened is not None
+        and as_utc(at) >= as_utc(opened)
+    )
+    return held and at_the_door(row) and _replanned_within_promise(row, as_of)
+
+
+def out_for_delivery_by_promise(row: Any, as_of: datetime) -> bool:
+    """The parcel's newest scan is "out for delivery", made today (customer's zone) after
+    the delay began, and today is not after the promised day: the courier has it on today's
+    run, which delivers it today or fails at the door (a new scan, judged then)."""
+    status, at = getattr(row, "last_scan_status", None), getattr(row, "last_scan_at", None)
+    opened = getattr(row, "episode_opened_at", None)
+    if status != "out_for_delivery" or at is None or opened is None:
+        return False
+    if as_utc(at) <= as_utc(opened):
+        return False
+    zone = _zone(getattr(row, "timezone", None))
+    today = as_of.astimezone(zone).date()
+    return as_utc(at).astimezone(zone).date() == today <= promise_day(row)
 
 
 def window_holds_promise(row: Any) -> bool:

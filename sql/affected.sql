@@ -12,7 +12,8 @@
 --   before any revision).
 -- * carrier_eta_day_since: when the carrier first stated the day of its newest statement (the
 --   first statement naming that day), so a re-plan can be dated against the delay.
--- * last_scan_status / last_scan_at: the parcel's newest scan as of the run.
+-- * last_scan_status / last_scan_at / last_scan_postal_code: the parcel's newest scan as of
+--   the run (its postal code tells a scan at the destination's delivery area).
 -- * status_before_delay: the status of the parcel's newest scan before the delay began.
 SELECT c.customer_id, c.email, c.phone, c.locale, c.timezone,
        c.email_opt_in, c.sms_opt_in,
@@ -48,6 +49,10 @@ SELECT c.customer_id, c.email, c.phone, c.locale, c.timezone,
          WHERE ev.carrier = s.carrier AND ev.tracking_number = s.tracking_number
            AND ev.occurred_at <= :as_of
          ORDER BY ev.occurred_at DESC, ev.event_id DESC LIMIT 1) AS last_scan_status,
+       (SELECT ev.postal_code FROM tracking_events ev
+         WHERE ev.carrier = s.carrier AND ev.tracking_number = s.tracking_number
+           AND ev.occurred_at <= :as_of
+         ORDER BY ev.occurred_at DESC, ev.event_id DESC LIMIT 1) AS last_scan_postal_code,
        (SELECT MAX(ev.occurred_at) FROM tracking_events ev
          WHERE ev.carrier = s.carrier AND ev.tracking_number = s.tracking_number
            AND ev.occurred_at <= :as_of) AS last_scan_at,

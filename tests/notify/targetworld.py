@@ -145,14 +145,15 @@ def statement(engine: Engine, number: str, latest: str | None, *,
 
 
 def scan(engine: Engine, number: str, status: str = "in_transit", *,
-         at: datetime | None = None, carrier: str = "fedex") -> None:  # fmt: skip
+         at: datetime | None = None, carrier: str = "fedex", postal: str | None = None,
+         reason: str | None = None) -> None:  # fmt: skip
     """A tracking scan of a parcel (default: in transit, 4 h before the run's time; a
-    "delivered" scan is a delivery)."""
+    "delivered" scan is a delivery), optionally at a postal code and with a reason."""
     at = at or AS_OF - timedelta(hours=4)
     with engine.begin() as conn:
         conn.execute(schema.tracking_events.insert().values(
             carrier=carrier, tracking_number=number, occurred_at=at,
-            local_time=at.isoformat(), status=status, reason=None,
+            local_time=at.isoformat(), status=status, reason=reason, postal_code=postal,
             code="DL" if status == "delivered" else "IT", description=status.replace("_", " "),
             first_seen_at=at))  # fmt: skip
 

@@ -286,6 +286,52 @@ def test_a_parcel_held_past_the_carriers_day_with_no_day_to_spare_is_news(
 
 
 @pytest.mark.parametrize(
+    ("cause", "status", "postal", "day", "outcome"),
+    [
+        # held at an exception in the destination's postal code, next attempt tomorrow
+        ("unknown", "exception", "60601", "2026-11-20", "redelivery_meets_promise"),
+        ("recipient_unavailable", "attempt_fail", None, "2026-11-20", "redelivery_meets_promise"),
+        ("address_issue", "exception", None, "2026-11-20", "attention"),  # still to confirm
+        ("unknown", "exception", "30354", "2026-11-20", "delay"),  # a hub: a guess at a hold
+        ("unknown", "exception", "60601", "2026-11-21", "delay"),  # the attempt after the promise
+    ],
+)
+def test_a_redelivery_the_carrier_scheduled_within_the_promise_is_not_late(
+    engine, tmp_path, cause, status, postal, day, outcome
+):
+    """Our ETA is unknown and the promise (Friday) is near; the parcel is held on the last
+    mile and the carrier, after the failure, states its next attempt."""
+    w = World().customer("C1").order("O1", "C1", promised="2026-11-20")
+    w.parcel("S1", "O1", "111", "Socks").load(engine, tmp_path / "o")  # to 60601
+    eta(engine, "r1", episode(engine, "111", cause), None)  # opened 20 h ago
+    scan(engine, "111", status, postal=postal, reason=None if cause == "unknown" else cause)
+    statement(engine, "111", day)  # stated 6 h ago, after the failure
+    result = run(engine, "r1")
+    if outcome in ("delay", "attention"):
+        assert result.notices == 1 and notices(engine, "r1")["C1"]["kind"] == outcome
+    else:
+        assert result.notices == 0 and result.suppressed == {outcome: 1}
+
+
+@pytest.mark.parametrize(
+    ("promised", "told"), [("2026-11-19", False), ("2026-11-20", False), ("2026-11-18", True)]
+)
+def test_out_for_delivery_today_by_the_promise_is_not_late(engine, tmp_path, promised, told):
+    """The courier has the parcel on today's run (Thursday, Chicago), after the delay began:
+    not late unless the promised day is already over."""
+    w = World().customer("C1").order("O1", "C1", promised=promised)
+    w.parcel("S1", "O1", "111", "Socks").load(engine, tmp_path / "o")
+    eta(engine, "r1", episode(engine, "111", "weather"), None)
+    scan(engine, "111", "out_for_delivery")  # 08:00 Chicago today
+    result = run(engine, "r1")
+    if told:
+        assert result.notices == 1
+    else:
+        assert result.notices == 0
+        assert result.suppressed == {"out_for_delivery_by_promise": 1}
+
+
+@pytest.mark.parametrize(
     ("cause", "day", "status", "told"),
     [
         ("transport_delay", "2026-11-19", "in_transit", False),  # today, the promise tomorrow
