@@ -215,6 +215,39 @@ def lateness_reason(row: Any, as_of: datetime, s: TargetingSettings) -> str | No
     return _window_reason(row, as_of, s)
 
 
+def shape_told(told: list[tuple[Any, bool]], next_update_by: datetime) -> tuple[list[Any], bool]:
+    """A customer's told rows as their one notice states them, and whether it is an
+    attention notice. ``told`` pairs each row with whether it is told only because its cause
+    always matters (``decide`` gave ``ATTENTION``).
+
+    No row late: an attention notice (``for_attention``). Else a delay notice: the late rows
+    keep a window only if it starts after the promise (``without_window``), and each
+    attention row rides along as a *problem parcel* (``problem`` set on it): its order is
+    listed apart ("the carrier also reported a problem"), with its own cause and steps, and
+    neither its window nor its cause is the notice's."""
+    if all(flag for _row, flag in told):
+        return [for_attention(row, next_update_by) for row, _flag in told], True
+    shaped = [
+        _as_problem(for_attention(row, next_update_by))
+        if flag
+        else without_window(row, next_update_by)
+        for row, flag in told
+    ]
+    return shaped, False
+
+
+def is_problem(row: Any) -> bool:
+    """A problem parcel riding along in a delay notice (``shape_told``)."""
+    return bool(getattr(row, "problem", False))
+
+
+def _as_problem(row: Any) -> Any:
+    mapping = getattr(row, "_mapping", None)
+    fields = dict(mapping) if mapping is not None else dict(vars(row))
+    fields["problem"] = True
+    return SimpleNamespace(**fields)
+
+
 def for_attention(row: Any, next_update_by: datetime) -> Any:
     """An attention row keeps our window only when it ends by the promised day (then it is
     good news: still expected then); any other window is told as the time we write again."""
@@ -445,10 +478,25 @@ def spell_for(history: OrderHistory | None, shipment_id: str, episode_id: str) -
     return history.spell_of.get(f"{shipment_id}|{episode_id}", episode_id)
 
 
-def told_facts(kind: str, eta: dict[str, Any] | None, cause: str | None) -> dict[str, Any]:
-    """What the customer is told, the part of the key that makes a new version."""
+def told_facts(
+    kind: str,
+    eta: dict[str, Any] | None,
+    cause: str | None,
+    problems: list[tuple[str, str, str]] | None = None,
+) -> dict[str, Any]:
+    """What the customer is told, the part of the key that makes a new version. ``problems``:
+    the (order, parcel, cause) of problem parcels in a delay notice (``shape_told``), told
+    apart; a parcel turning from a problem into a late one is news."""
     window = eta and {"earliest": eta["earliest"], "latest": eta["latest"]}
-    return {"kind": kind, "eta": window, "cause": cause, "unknown_eta": eta is None}
+    facts: dict[str, Any] = {
+        "kind": kind,
+        "eta": window,
+        "cause": cause,
+        "unknown_eta": eta is None,
+    }
+    if problems:
+        facts["problems"] = [list(p) for p in sorted(problems)]
+    return facts
 
 
 @dataclass(frozen=True)

@@ -322,12 +322,21 @@ class _Shipment:
 
 
 @dataclass(frozen=True)
+class _Problem:
+    """A problem the carrier reported on parcels a delay notice tells apart (not late)."""
+
+    cause: str
+    next_steps: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class _Order:
     order_id: str
     tracking_url: str
     promised_by: date
     items: tuple[_Item, ...]
     shipments: tuple[_Shipment, ...]
+    problem: _Problem | None = None
 
 
 @dataclass(frozen=True)
@@ -387,6 +396,16 @@ class _Notice:
     contact: _Contact
     previous: _Previous | None
 
+    @property
+    def told(self) -> tuple[_Order, ...]:
+        """The orders the notice is about (a delay notice: the late ones)."""
+        return tuple(o for o in self.orders if o.problem is None)
+
+    @property
+    def problems(self) -> tuple[_Order, ...]:
+        """Orders with a problem parcel told apart in a delay notice."""
+        return tuple(o for o in self.orders if o.problem is not None)
+
 
 def _read_item(raw: Any, path: str) -> _Item:
     quantity = _get(raw, "quantity", path)
@@ -395,10 +414,24 @@ def _read_item(raw: Any, path: str) -> _Item:
     return _Item(title=clean_title(_str(raw, "title", path)), quantity=quantity)
 
 
+def _read_problem(raw: Any, path: str) -> _Problem | None:
+    """An order entry's optional ``problem``: its cause and next steps."""
+    if not isinstance(raw, Mapping) or "problem" not in raw:
+        return None
+    problem = raw["problem"]
+    steps = _list(problem, "next_steps", f"{path}['problem']")
+    if not steps or not all(isinstance(step, str) for step in steps):
+        raise RenderError(
+            f"facts{path}['problem']['next_steps'] must be a non-empty list of strings"
+        )
+    return _Problem(cause=_str(problem, "cause", f"{path}['problem']"), next_steps=tuple(steps))
+
+
 def _read_order(raw: Any, path: str) -> _Order:
     items = _list(raw, "items", path)
     shipments = _list(raw, "shipments", path)
     return _Order(
+        problem=_read_problem(raw, path),
         order_id=_identifier(raw, "order_id", path),
         tracking_url=_url(raw, "tracking_url", path),
         promised_by=_date(raw, "promised_by", path),
@@ -560,13 +593,19 @@ def _read_facts(facts: Mapping[str, Any]) -> _Notice:
         raise RenderError("facts['kind'] must be a lower-case word such as 'delay'")
     if kind in FOLLOW_UP_KINDS and eta is None:
         raise RenderError(f"a {kind!r} follow-up needs the day in facts['eta']")
+    read = tuple(_read_order(o, f"['orders'][{i}]") for i, o in enumerate(orders))
+    if any(o.problem for o in read) and (kind != "delay" or all(o.problem for o in read)):
+        raise RenderError(
+            "facts['orders'] entries with a 'problem' ride along in a delay notice that has"
+            " late orders too; a notice of problems only is kind 'attention'"
+        )
     return _Notice(
         kind=kind,
         locale=locale,
         zone=zone,
         brand=clean_text(_str(facts, "brand", ""), SHORT_LIMIT),
         first_name=first_name,
-        orders=tuple(_read_order(o, f"['orders'][{i}]") for i, o in enumerate(orders)),
+        orders=read,
         eta=eta,
         next_update_by=next_update_by,
         cause=_str(facts, "cause", ""),
@@ -903,13 +942,39 @@ def _order_values(order: _Order, w: _Wording, fmt: _Formatter) -> dict[str, Any]
     }
 
 
+def _ids(orders: Sequence[_Order]) -> list[str]:
+    """Order numbers once each, in order (a split order may be late and have a problem)."""
+    return list(dict.fromkeys(o.order_id for o in orders))
+
+
+def _problem_values(notice: _Notice, w: _Wording, fmt: _Formatter) -> list[dict[str, Any]]:
+    """The problem parcels a delay notice tells apart: what happened and what to do."""
+    out = []
+    for order in notice.problems:
+        assert order.problem is not None
+        n_items = sum(it.quantity for it in order.items)
+        out.append({
+            "intro": w.fill(
+                "delay",
+                "also_intro",
+                n_items,
+                items=w.fill("phrases", "item_count", n_items, count=fmt.number(n_items)),
+                orders=w.fill("phrases", "order_ids_ref", 1, ids=order.order_id),
+            ),
+            "cause": w.keyed("causes", order.problem.cause, "long"),
+            "next_steps": [w.keyed("next_steps", k, "long") for k in order.problem.next_steps],
+            "order": _order_values(order, w, fmt),
+        })  # fmt: skip
+    return out
+
+
 def _display(notice: _Notice, w: _Wording) -> dict[str, Any]:
     """Everything the templates print, as finished strings."""
     fmt = _formatter(notice.locale, notice.zone)
-    ids = [o.order_id for o in notice.orders]
+    ids = _ids(notice.told)
     n_orders = len(ids)
     ids_text = fmt.join(ids)
-    n_items = sum(it.quantity for o in notice.orders for it in o.items)
+    n_items = sum(it.quantity for o in notice.told for it in o.items)
     eta = _eta_values(notice, w, fmt)
     cause = _cause_text(notice.cause, notice.cause_evidence, w, fmt, "long")
     if notice.eta is not None:
@@ -919,6 +984,9 @@ def _display(notice: _Notice, w: _Wording) -> dict[str, Any]:
         update = eta["update_short"]
         subject = w.fill(notice.kind, "subject_no_eta", n_orders, ids=ids_text, update=update)
         preheader = w.fill(notice.kind, "preheader_no_eta", update=update, cause=cause)
+    also = _ids(notice.problems)
+    if also:
+        subject = w.fill("delay", "subject_also", len(also), subject=subject, ids=fmt.join(also))
     headline = "headline_again" if notice.previous is not None else "headline"
     return {
         "lang": notice.locale.language,
@@ -938,7 +1006,8 @@ def _display(notice: _Notice, w: _Wording) -> dict[str, Any]:
         ),
         "previous": _previous_text(notice.previous, w, fmt, notice.kind),
         "labels": w.section("labels"),
-        "orders": [_order_values(o, w, fmt) for o in notice.orders],
+        "orders": [_order_values(o, w, fmt) for o in notice.told],
+        "problems": _problem_values(notice, w, fmt),
         "cause": cause,
         "next_steps": [w.keyed("next_steps", key, "long") for key in notice.next_steps],
         "contact": w.fill("phrases", "contact", contact=notice.contact.route),
@@ -1004,7 +1073,7 @@ def _sms_eta(notice: _Notice, w: _Wording, fmt: _Formatter) -> str:
     return w.fill(kind, "sms_eta", eta=window)
 
 
-def _sms_items(notice: _Notice, w: _Wording, fmt: _Formatter, limit: int | None) -> str:
+def _sms_items(orders: Sequence[_Order], w: _Wording, fmt: _Formatter, limit: int | None) -> str:
     return fmt.join(
         w.fill(
             "phrases",
@@ -1012,16 +1081,37 @@ def _sms_items(notice: _Notice, w: _Wording, fmt: _Formatter, limit: int | None)
             quantity=fmt.number(it.quantity),
             title=sms_title(it.title, limit) if limit else it.title,
         )
-        for o in notice.orders
+        for o in orders
         for it in o.items
     )
+
+
+SMS_TITLE_SIZES = (("full", None), ("short", SMS_TITLE_LIMIT), ("tiny", SMS_TINY_TITLE_LIMIT))
+
+
+def _sms_also(order: _Order, w: _Wording, fmt: _Formatter, limit: int | None) -> dict[str, str]:
+    """A problem parcel told apart, at three lengths: what happened, its items and what to
+    do (``full``), without the items (``brief``), and only what to do, else what happened
+    (``least``)."""
+    assert order.problem is not None
+    cause = w.keyed("causes", order.problem.cause, "short")
+    action = next((k for k in order.problem.next_steps if k not in PASSIVE_STEPS), None)
+    act = w.keyed("next_steps", action, "short") if action else ""
+    items = w.fill("delay", "sms_also_items", items=_sms_items((order,), w, fmt, limit))
+
+    def said(*parts: str) -> str:
+        text = " ".join(p for p in parts if p)
+        return w.fill("delay", "sms_also", ids=order.order_id, text=text)
+
+    return {"full": said(cause, items, act), "brief": said(cause, act), "least": said(act or cause)}
 
 
 def _sms_parts(notice: _Notice, w: _Wording) -> dict[str, str]:
     """Every part an SMS may contain, formatted once; the levels choose among them."""
     fmt = _formatter(notice.locale, notice.zone)
     kind = notice.kind
-    promised = fmt.short_date(min(o.promised_by for o in notice.orders))
+    told = notice.told
+    promised = fmt.short_date(min(o.promised_by for o in told))
     evidence = notice.cause_evidence
     previous = (
         w.fill(kind, "sms_previous", sent=fmt.short_date(notice.previous.sent_on))
@@ -1032,19 +1122,21 @@ def _sms_parts(notice: _Notice, w: _Wording) -> dict[str, str]:
         "brand": notice.brand,
         "greeting": w.fill(kind, "sms_greeting", name=notice.first_name),
         "previous": previous,
-        "headline": w.fill(
-            kind,
-            "sms_headline",
-            len(notice.orders),
-            ids=fmt.join(o.order_id for o in notice.orders),
-        ),
+        "headline": w.fill(kind, "sms_headline", len(_ids(told)), ids=fmt.join(_ids(told))),
         "eta": _sms_eta(notice, w, fmt),
         "promised": w.fill(kind, "sms_promised", promised=promised),
-        "items_full": w.fill(kind, "sms_items", items=_sms_items(notice, w, fmt, None)),
-        "items_short": w.fill(kind, "sms_items", items=_sms_items(notice, w, fmt, SMS_TITLE_LIMIT)),
-        "items_tiny": w.fill(
-            kind, "sms_items", items=_sms_items(notice, w, fmt, SMS_TINY_TITLE_LIMIT)
-        ),
+        **{
+            f"items_{size}": w.fill(kind, "sms_items", items=_sms_items(told, w, fmt, limit))
+            for size, limit in SMS_TITLE_SIZES
+        },
+        **{
+            f"also_{size}": " ".join(_sms_also(o, w, fmt, limit)["full"] for o in notice.problems)
+            for size, limit in SMS_TITLE_SIZES
+        },
+        **{
+            f"also_{length}": " ".join(_sms_also(o, w, fmt, None)[length] for o in notice.problems)
+            for length in ("brief", "least")
+        },
         "cause_long": w.fill(
             kind, "sms_cause", cause=_cause_text(notice.cause, evidence, w, fmt, "long")
         ),
@@ -1060,7 +1152,9 @@ def _sms_parts(notice: _Notice, w: _Wording) -> dict[str, str]:
             ),
             "",
         ),
-        "track": w.fill(kind, "sms_track", urls=" ".join(o.tracking_url for o in notice.orders)),
+        "track": w.fill(
+            kind, "sms_track", urls=" ".join(dict.fromkeys(o.tracking_url for o in notice.orders))
+        ),
         "help": w.fill(kind, "sms_help", contact=notice.contact.route),
     }
 
@@ -1071,6 +1165,7 @@ def _actions(steps: Sequence[str]) -> list[str]:
 
 
 def _sms_context(parts: Mapping[str, str], level: _SmsLevel) -> dict[str, str]:
+    size = "full" if level.full_titles else "tiny" if level.tiny_titles else "short"
     return {
         "brand": parts["brand"],
         "greeting": parts["greeting"] if level.greeting else "",
@@ -1078,12 +1173,13 @@ def _sms_context(parts: Mapping[str, str], level: _SmsLevel) -> dict[str, str]:
         "headline": parts["headline"],
         "eta": parts["eta"],
         "promised": parts["promised"] if level.promised else "",
-        "items": parts[
-            "items_full"
-            if level.full_titles
-            else "items_tiny"
-            if level.tiny_titles
-            else "items_short"
+        "items": parts[f"items_{size}"],
+        "also": parts[
+            f"also_{size}"
+            if level.next_steps
+            else "also_brief"
+            if level.next_action
+            else "also_least"
         ],
         "cause": parts["cause_long"] if level.long_cause else parts["cause_short"],
         "next_steps": parts["next_steps"]

@@ -207,21 +207,25 @@ def targeted_pairs(engine: Engine, run_id: str, as_of: datetime) -> set[Pair]:
 def attention_pairs(
     engine: Engine, run_id: str, as_of: datetime, settings: TargetingSettings
 ) -> dict[Pair, str]:
-    """Shipment rows told as an attention notice in a run, with the problem each names: the
-    target stage's own rules on its candidates (a customer's notice is an attention notice
-    when none of their told rows is late)."""
+    """Shipment rows told as a problem, not as late, in a run, with the problem each names:
+    the target stage's own rules on its candidates (an attention notice when none of the
+    customer's told rows is late, else the problem parcels riding along in the delay notice)."""
     from itertools import groupby
 
-    from notify.audience import ATTENTION, decide
+    from notify.audience import ATTENTION, decide, is_problem, shape_told
 
     with engine.connect() as conn:
         rows = conn.execute(query("affected"), {"run_id": run_id, "as_of": as_of}).all()
     out: dict[Pair, str] = {}
     for _customer, group in groupby(rows, key=lambda r: r.customer_id):
         told = [(r, decide(r, as_of, settings)) for r in group]
-        told = [(r, why) for r, why in told if why in (None, ATTENTION)]
-        if told and all(why == ATTENTION for _r, why in told):
-            out.update({(r.order_id, r.shipment_id): r.cause for r, _why in told})
+        flagged = [(r, why == ATTENTION) for r, why in told if why in (None, ATTENTION)]
+        if not flagged:
+            continue
+        shaped, attention = shape_told(flagged, as_of)
+        out.update(
+            {(r.order_id, r.shipment_id): r.cause for r in shaped if attention or is_problem(r)}
+        )
     return out
 
 

@@ -52,7 +52,9 @@ def stage(
                 "next_update_by": facts["next_update_by"],
                 "cause": facts["cause"],
                 "order_ids": ",".join(o["order_id"] for o in facts["orders"]),
-                "item_titles": " | ".join(i["title"] for o in facts["orders"] for i in o["items"]),
+                "item_titles": " | ".join(
+                    i["title"] for o in facts["orders"] if "problem" not in o for i in o["items"]
+                ),
                 "promised_by": min(o["promised_by"] for o in facts["orders"]),
                 "as_of_date": AS_OF,
                 "max_window_days": 3,

@@ -261,6 +261,31 @@ def _attention_spanish_address() -> dict[str, Any]:
     return facts
 
 
+def delay_with_problem() -> dict[str, Any]:
+    """Ana's order O000123 is late (weather, Nov 24-25); her order O000456 is not, but the
+    carrier could not find its address: told apart, with what to do, in the same notice."""
+    facts = _two_orders()
+    facts["cause"] = "weather"
+    facts["next_steps"] = ["nothing_to_do", "we_will_update"]
+    facts["orders"][0]["items"] = facts["orders"][0]["items"][:1]
+    facts["orders"][1]["shipments"] = facts["orders"][1]["shipments"][:1]
+    facts["orders"][1]["problem"] = {"cause": "address_issue", "next_steps": ["confirm_address"]}
+    return facts
+
+
+def _delay_with_problem_split_german() -> dict[str, Any]:
+    """One order, two parcels: the socks are late, the carrier damaged the scarf's parcel."""
+    facts = base_facts()
+    facts.update(locale="de-DE", timezone="Europe/Berlin")
+    late, problem = facts["orders"][0], json.loads(json.dumps(facts["orders"][0]))
+    late["items"] = late["items"][:1]
+    problem["items"] = problem["items"][1:]
+    problem["shipments"][0]["tracking_number"] = "123456789029"
+    problem["problem"] = {"cause": "damaged", "next_steps": ["person_will_contact"]}
+    facts["orders"].append(problem)
+    return facts
+
+
 def follow_up(kind: str, first: str, last: str | None = None) -> dict[str, Any]:
     """Ana was told on Nov 19 of a weather delay (Nov 21-22); now it was delivered, or the
     carrier's date is back within the promise (Nov 25 here)."""
@@ -377,6 +402,8 @@ CASES: dict[str, Any] = {
     ),
     "attention_damaged_german_no_eta": _attention_german_damaged,
     "attention_address_spanish": _attention_spanish_address,
+    "delay_with_problem_order": delay_with_problem,
+    "delay_with_problem_parcel_german": _delay_with_problem_split_german,
     **{
         f"cause_{cause}": (lambda c=cause: _cause(c, next_steps(c), "2026-11-25"))
         for cause in _MORE_CAUSES
@@ -487,6 +514,48 @@ def test_single_day_and_locale_date_styles() -> None:
     assert de.subject == (
         "Bestellung O000123 verspätet sich: neue Lieferung zwischen Di., 24. Nov. und Mi., 25. Nov."
     )
+
+
+def test_a_problem_order_in_a_delay_notice_is_told_apart_not_as_late() -> None:
+    """O000456 has an address problem and nothing says it is late: the subject, headline and
+    "what is late" name only O000123; O000456 comes after, with what happened and what to do."""
+    email = render(delay_with_problem(), "email")
+    assert email.subject is not None and email.subject.startswith("Order O000123 is running")
+    assert email.subject.endswith("; a problem with order O000456")
+    late, also = email.text.split("Also reported by the carrier:")
+    assert "O000456" not in late.split("What is late:")[0]  # headline and intro
+    assert "Rain jacket" not in late and "Wool socks" in late
+    assert "Rain jacket" in also and "confirm your delivery address" in also
+    assert "Nothing says yet that it will miss the date we promised." in also
+    assert "What happens next:\n- You don't need to do anything." in also  # the late order's
+    sms = render(delay_with_problem(), "sms")
+    assert "Order O000123 is running late." in sms.text and "Late: 2x Wool socks." in sms.text
+    assert "Also order O000456: Please confirm your address via the link." in sms.text
+
+
+def test_an_sms_with_room_says_what_happened_to_the_problem_order() -> None:
+    """Shortened in step with the rest: items go with the late order's passive steps, what
+    happened with its promised date; what the customer must do stays longest."""
+    facts = delay_with_problem()
+    facts["brand"] = "Oasis"
+    facts["contact"]["route"] = "help@s.example"
+    for i, order in enumerate(facts["orders"]):
+        order["tracking_url"] = f"https://s.example/{i}"
+    text = render(facts, "sms").text
+    assert (
+        "Also order O000456: the carrier could not find the address. Please confirm your"
+        " address via the link. Track:" in text
+    )
+
+
+@pytest.mark.parametrize("kind", ["attention", "delay"])
+def test_problem_orders_ride_only_along_late_ones_in_a_delay_notice(kind: str) -> None:
+    facts = delay_with_problem()
+    facts["kind"] = kind
+    if kind == "delay":  # every order a problem: that is an attention notice
+        facts["orders"][0]["problem"] = {"cause": "damaged", "next_steps": ["nothing_to_do"]}
+    with pytest.raises(RenderError, match="attention"):
+        render(facts, "email")
 
 
 def test_an_eta_without_measured_confidence_states_none() -> None:

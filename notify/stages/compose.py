@@ -14,6 +14,9 @@ Besides what targeting planned (parcels, ETA or next update, cause), compose add
   gave no reason this is what the message states instead (ADR 0007).
 - ``previous_notice``: the last notice we sent about any of these parcels (a second delay),
   with the day it went out and what it said.
+- ``orders[].problem``: on an entry of a delay notice's problem parcels (target's
+  ``problem_parcels``: a problem reported, nothing says late), their cause and next steps;
+  such an entry follows the order's late entry, if any (ADR 0013).
 """
 
 from __future__ import annotations
@@ -265,6 +268,14 @@ def _steps(kind: str, stored: dict[str, Any], zone: str | None) -> dict[str, Any
     }
 
 
+def _problem(cause: str, stored: dict[str, Any], zone: str | None) -> dict[str, Any]:
+    """An order entry of problem parcels carries their own cause and next steps."""
+    if not cause:
+        return {}
+    steps = {"cause": cause, "as_of": stored["as_of"], "eta": None}
+    return {"problem": {"cause": cause, **_steps("delay", steps, zone)}}
+
+
 def build_facts(
     notice_id: str,
     stored: dict[str, Any],
@@ -278,9 +289,12 @@ def build_facts(
     previous: dict[str, Any] | None = None,
     contact: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    by_order: dict[str, list[str]] = defaultdict(list)
+    # An order's late parcels make one entry; its problem parcels (a delay notice's parcels
+    # told apart, target's ``problem_parcels``) one more per cause, listed after the late ones.
+    problems = {(o, sid): cause for o, sid, cause in stored.get("problem_parcels", [])}
+    by_order: dict[tuple[str, str], list[str]] = defaultdict(list)
     for order_id, shipment_id, _episode in stored["core"]["parcels"]:
-        by_order[order_id].append(shipment_id)
+        by_order[(order_id, problems.get((order_id, shipment_id), ""))].append(shipment_id)
     shipment_ids = sorted({sid for ids in by_order.values() for sid in ids})
     zone = customer_zone(customer, (shipments[sid] for sid in shipment_ids))
     kind = stored.get("kind", "delay")
@@ -299,6 +313,7 @@ def build_facts(
         },
         "orders": [
             {
+                **_problem(problem, stored, zone),
                 "order_id": order_id,
                 "tracking_url": settings.tracking_url_template.format(order_id=order_id),
                 "promised_by": orders[order_id].promised_by[:10],
@@ -316,7 +331,9 @@ def build_facts(
                     for sid in sorted(set(shipment_ids))
                 ],
             }
-            for order_id, shipment_ids in sorted(by_order.items())
+            for (order_id, problem), shipment_ids in sorted(
+                by_order.items(), key=lambda kv: (bool(kv[0][1]), kv[0])
+            )
         ],
         "eta": stored["eta"],
         "next_update_by": _localize(stored["next_update_by"], zone),

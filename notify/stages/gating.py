@@ -92,7 +92,9 @@ def _gate_row(r: Any, evidence: Any, run: Run, settings: Settings) -> dict[str, 
         "next_update_by": facts["next_update_by"],
         "cause": facts["cause"],
         "order_ids": ",".join(o["order_id"] for o in facts["orders"]),
-        "item_titles": " | ".join(i["title"] for o in facts["orders"] for i in o["items"]),
+        "item_titles": " | ".join(
+            i["title"] for o in facts["orders"] if "problem" not in o for i in o["items"]
+        ),
         "promised_by": min(o["promised_by"] for o in facts["orders"]),
         "as_of_date": run.as_of.astimezone(UTC).date().isoformat(),
         "max_window_days": settings.max_eta_window_days,

@@ -37,14 +37,14 @@ from notify.audience import (
     OrderHistory,
     decide,
     digest,
-    for_attention,
+    is_problem,
     next_round,
     order_histories,
     promise_day,
+    shape_told,
     spell_for,
     sync_labels,
     told_facts,
-    without_window,
 )
 from notify.cases import CaseBook
 from notify.config import TargetingSettings, load_targeting_settings
@@ -93,7 +93,10 @@ def _chunks(values: Iterable[str]) -> Iterator[list[str]]:
 
 
 def notice_eta(rows: list[Any]) -> dict[str, Any]:
-    """One window for the whole notice: the latest parcel decides; unknown beats known."""
+    """One window for the whole notice: the latest parcel decides; unknown beats known. The
+    problem parcels riding along in a delay notice (``is_problem``) do not count: the notice's
+    window and cause are those of the late parcels."""
+    rows = [r for r in rows if not is_problem(r)] or rows
     unknown = [r for r in rows if r.eta_latest is None]
     if unknown:
         worst = unknown[0]
@@ -271,7 +274,8 @@ def _key_for(customer_id: str, rows: list[Any], ctx: _Context) -> tuple[NoticeKe
     eta = notice_eta(rows)
     attention = all((r.order_id, r.shipment_id) in ctx.attention for r in rows)
     kind = "attention" if attention else "delay"
-    key = NoticeKey(customer_id, spells, told_facts(kind, eta["eta"], eta["cause"]))
+    problems = [(r.order_id, r.shipment_id, r.cause) for r in rows if is_problem(r)]
+    key = NoticeKey(customer_id, spells, told_facts(kind, eta["eta"], eta["cause"], problems))
     round_ = next_round(ctx.previous.get(customer_id, []), key, ctx.run_id, ctx.as_of)
     return key, round_, key.notice_id(round_)
 
@@ -321,9 +325,13 @@ def _plan(
                 "cause": r.cause,
                 "eta_earliest": r.eta_earliest,
                 "eta_latest": r.eta_latest,
+                "problem": is_problem(r),
             }
             for r in rows
         ],
+        "problem_parcels": sorted(
+            [r.order_id, r.shipment_id, r.cause] for r in rows if is_problem(r)
+        ),
         "spells": [list(s) for s in key.spells],
         "thread": key.thread,
         "version": key.version,
@@ -347,10 +355,8 @@ def _customer(customer_id: str, rows: list[Any], ctx: _Context) -> None:
     if not told:
         return
     # One notice per customer: an attention notice when no row is late, else a delay notice
-    # that covers every row (whose windows then follow the delay rule).
-    attention = all(flag for _row, flag in told)
-    shape = for_attention if attention else without_window
-    worthy = [shape(row, next_update) for row, _flag in told]
+    # that covers every row (a problem parcel among them told apart).
+    worthy, attention = shape_told(told, next_update)
     if attention:
         ctx.attention.update((r.order_id, r.shipment_id) for r in worthy)
     out.affected_customers += 1

@@ -127,20 +127,71 @@ def test_attention_without_a_window_by_the_promise_states_the_next_update(engine
     assert plan["next_update_by"] is not None
 
 
-def test_a_late_parcel_makes_the_customers_notice_a_delay_for_all_its_parcels(engine, tmp_path):
-    """One message per customer: an address problem on a parcel in time and a weather delay
-    on another make one delay notice; the parcel in time is listed without its window (a
-    delay notice names only days after the promise)."""
-    w = World().customer("C1").order("O1", "C1", promised="2026-11-22")
-    w.parcel("S1", "O1", "111", "Socks").parcel("S2", "O1", "222", "Mug")
+def test_a_late_parcel_makes_the_customers_notice_a_delay_with_the_problem_told_apart(
+    engine, tmp_path
+):
+    """One message per customer: an address problem on a parcel in time (S1, order O1) and a
+    weather delay on another (S2, order O2) make one delay notice. Its window and cause are
+    the late parcel's; the problem parcel rides along apart, with its own cause and steps, not
+    listed as late and not blanking the notice's window."""
+    w = World().customer("C1").order("O1", "C1", promised="2026-11-22").order("O2", "C1")
+    w.parcel("S1", "O1", "111", "Socks").parcel("S2", "O2", "222", "Mug")
     w.load(engine, tmp_path / "o")
     eta(engine, "r1", episode(engine, "111", "address_issue"), "2026-11-21")
     eta(engine, "r1", episode(engine, "222", "weather"), "2026-11-24")
     assert run(engine, "r1").notices == 1
     plan = notices(engine, "r1")["C1"]
-    assert plan["kind"] == "delay"
-    windows = {f["shipment_id"]: f["eta_latest"] for f in plan["parcel_facts"]}
-    assert windows == {"S1": None, "S2": "2026-11-24"}
+    assert (plan["kind"], plan["cause"], plan["eta"]["latest"]) == (
+        "delay",
+        "weather",
+        "2026-11-24",
+    )
+    assert plan["problem_parcels"] == [["O1", "S1", "address_issue"]]
+    compose.compose(engine, run_id="r1", settings=load_settings())
+    facts = _facts(engine, plan["notice_id"])
+    assert [(o["order_id"], o.get("problem")) for o in facts["orders"]] == [
+        ("O2", None),
+        ("O1", {"cause": "address_issue", "next_steps": ["confirm_address"],
+                "next_step_dates": {"confirm_address": facts["orders"][1]["problem"][
+                    "next_step_dates"]["confirm_address"]}}),
+    ]  # fmt: skip
+    assert facts["next_steps"] == ["nothing_to_do", "we_will_update"]  # the late parcel's
+
+
+def test_a_split_order_tells_its_late_parcel_and_its_problem_parcel_apart(engine, tmp_path):
+    w = World().customer("C1").order("O1", "C1", promised="2026-11-22")
+    w.parcel("S1", "O1", "111", "Socks").parcel("S2", "O1", "222", "Mug")
+    w.load(engine, tmp_path / "o")
+    eta(engine, "r1", episode(engine, "111", "damaged"), "2026-11-21")
+    eta(engine, "r1", episode(engine, "222", "weather"), "2026-11-24")
+    run(engine, "r1")
+    plan = notices(engine, "r1")["C1"]
+    compose.compose(engine, run_id="r1", settings=load_settings())
+    facts = _facts(engine, plan["notice_id"])
+    shown = [
+        (o["order_id"], [i["title"] for i in o["items"]], "problem" in o) for o in facts["orders"]
+    ]
+    assert shown == [("O1", ["Mug"], False), ("O1", ["Socks"], True)]
+
+
+def test_a_problem_parcel_turning_late_is_news(engine, tmp_path):
+    """The problem parcels are told facts: when the address problem becomes a delay too, the
+    customer hears again (the parcel now listed as late)."""
+    w = World().customer("C1").order("O1", "C1", promised="2026-11-22").order("O2", "C1")
+    w.parcel("S1", "O1", "111", "Socks").parcel("S2", "O2", "222", "Mug")
+    w.load(engine, tmp_path / "o")
+    problem = episode(engine, "111", "address_issue")
+    late = episode(engine, "222", "weather")
+    eta(engine, "r1", problem, "2026-11-21")
+    eta(engine, "r1", late, "2026-11-24")
+    run(engine, "r1")
+    first = notices(engine, "r1")["C1"]
+    eta(engine, "r2", problem, "2026-11-24")
+    eta(engine, "r2", late, "2026-11-24")
+    run(engine, "r2", AS_OF + timedelta(hours=6))
+    second = notices(engine, "r2")["C1"]
+    assert first["problem_parcels"] and not second["problem_parcels"]
+    assert first["notice_id"] != second["notice_id"]
 
 
 def test_an_attention_notice_becomes_a_delay_notice_when_the_parcel_turns_late(engine, tmp_path):
