@@ -47,6 +47,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, exists, insert, literal, select
 from sqlalchemy.engine import Connection
 
+from notify.calendars import CalendarSpec, add_days
 from notify.config import TargetingSettings
 from notify.escalation import delay_waves
 from notify.store import schema
@@ -210,6 +211,8 @@ def lateness_reason(row: Any, as_of: datetime, s: TargetingSettings) -> str | No
         return "redelivery_meets_promise"
     if out_for_delivery_by_promise(row, as_of):
         return "out_for_delivery_by_promise"
+    if next_attempt_by_promise(row, as_of):
+        return "next_attempt_meets_promise"
     if failed_at_the_door(row):
         return None  # the carrier's day is lost, for a reason it does not give
     return _window_reason(row, as_of, s)
@@ -342,6 +345,28 @@ def redelivery_in_time(row: Any, as_of: datetime) -> bool:
         and as_utc(at) >= as_utc(opened)
     )
     return held and at_the_door(row) and _replanned_within_promise(row, as_of)
+
+
+def next_attempt_by_promise(row: Any, as_of: datetime) -> bool:
+    """The delivery failed at the door for a cause of the door (an address to confirm, nobody
+    home, a closed business: ``DOOR_CAUSES``), the parcel is held there since, and the
+    carrier's routine next attempt, the next delivery day after the failed one (Monday to
+    Friday), is today or later (customer's zone) and not after the promised day: nothing says
+    the promise is missed yet. (An address problem is then told as an attention notice: the
+    customer must confirm the address for that attempt to succeed. A next attempt whose day
+    has passed without a scan, or that falls after the promise, is not trusted.)"""
+    if row.cause not in DOOR_CAUSES:
+        return False
+    status, at = getattr(row, "last_scan_status", None), getattr(row, "last_scan_at", None)
+    opened = getattr(row, "episode_opened_at", None)
+    if status not in HELD_AT_THE_DOOR or at is None or opened is None:
+        return False
+    if as_utc(at) < as_utc(opened):
+        return False
+    zone = _zone(getattr(row, "timezone", None))
+    failed_on = as_utc(at).astimezone(zone).date()
+    next_try = add_days(failed_on + timedelta(days=1), 0, CalendarSpec())  # rolled forward
+    return as_of.astimezone(zone).date() <= next_try <= promise_day(row)
 
 
 def out_for_delivery_by_promise(row: Any, as_of: datetime) -> bool:

@@ -365,6 +365,35 @@ def test_a_redelivery_the_carrier_scheduled_within_the_promise_is_not_late(
 
 
 @pytest.mark.parametrize(
+    ("cause", "status", "failed", "promised", "outcome"),
+    [
+        # failed today (Thursday): the routine next attempt is Friday
+        ("recipient_unavailable", "attempt_fail", 0, "2026-11-20", "next_attempt_meets_promise"),
+        ("business_closed", "attempt_fail", 0, "2026-11-23", "next_attempt_meets_promise"),
+        ("address_issue", "exception", 0, "2026-11-20", "attention"),  # to confirm first
+        ("recipient_unavailable", "attempt_fail", 0, "2026-11-19", "delay"),  # after the promise
+        ("recipient_unavailable", "attempt_fail", 3, "2026-11-20", "delay"),  # Tuesday's passed
+        ("weather", "attempt_fail", 0, "2026-11-20", "delay"),  # not a cause of the door
+    ],
+)
+def test_a_failed_delivery_whose_next_attempt_meets_the_promise_is_not_late(
+    engine, tmp_path, cause, status, failed, promised, outcome
+):
+    """Our ETA is unknown and the carrier has stated nothing since the failure at the door;
+    its routine is another attempt on the next delivery day (Monday to Friday)."""
+    w = World().customer("C1").order("O1", "C1", promised=promised)
+    w.parcel("S1", "O1", "111", "Socks").load(engine, tmp_path / "o")
+    at = AS_OF - timedelta(days=failed, hours=4)  # 08:00 Chicago
+    eta(engine, "r1", episode(engine, "111", cause, opened=at), None)
+    scan(engine, "111", status, at=at, reason=cause)
+    result = run(engine, "r1")
+    if outcome in ("delay", "attention"):
+        assert result.notices == 1 and notices(engine, "r1")["C1"]["kind"] == outcome
+    else:
+        assert result.notices == 0 and result.suppressed == {outcome: 1}
+
+
+@pytest.mark.parametrize(
     ("promised", "told"), [("2026-11-19", False), ("2026-11-20", False), ("2026-11-18", True)]
 )
 def test_out_for_delivery_today_by_the_promise_is_not_late(engine, tmp_path, promised, told):
