@@ -103,21 +103,28 @@ def _load(engine: Engine, ctx: Any) -> tuple[list[Any], dict[str, Any], dict[str
     return _told_late(told, delay), customers, shipments, paused  # fmt: skip
 
 
-def _delay_notices(conn: Any, ids: list[str]) -> set[str]:
-    """The notices among ``ids`` that told a delay (not an attention notice)."""
+def _delay_notices(conn: Any, ids: list[str]) -> dict[str, set[tuple[str, str]]]:
+    """The notices among ``ids`` that told a delay (not an attention notice), each with the
+    (order, parcel) pairs it told apart as problem parcels, not as late (ADR 0013)."""
     n = schema.notices
-    plans = conn.execute(select(n.c.notice_id, n.c.plan).where(n.c.notice_id.in_(ids)))
-    return {r.notice_id for r in plans if json.loads(r.plan).get("kind", "delay") == "delay"}
+    out: dict[str, set[tuple[str, str]]] = {}
+    for r in conn.execute(select(n.c.notice_id, n.c.plan).where(n.c.notice_id.in_(ids))):
+        plan = json.loads(r.plan)
+        if plan.get("kind", "delay") == "delay":
+            out[r.notice_id] = {(o, s) for o, s, _c in plan.get("problem_parcels", [])}
+    return out
 
 
-def _told_late(told: Any, delay: set[str]) -> list[Any]:
+def _told_late(told: Any, delay: dict[str, set[tuple[str, str]]]) -> list[Any]:
     """One row per parcel told it was late: "delivered after all" follows a delay notice only
-    (an attention notice said nothing about lateness)."""
+    (an attention notice, or a problem parcel told apart in a delay notice, said nothing
+    about lateness)."""
     seen: set[tuple[str, str, str, str]] = set()
     out = []
     for t in told:
         key = (t.customer_id, t.order_id, t.shipment_id, t.episode_id)
-        if t.notice_id in delay and key not in seen:
+        late = t.notice_id in delay and (t.order_id, t.shipment_id) not in delay[t.notice_id]
+        if late and key not in seen:
             seen.add(key)
             out.append(t)
     return out

@@ -4,7 +4,8 @@
 -- may have been delivered since); carrier_earliest/latest: the carrier's newest ETA statement
 -- up to as_of (days as the carrier gave them; both empty when it withdrew its date).
 -- notice_id: the sent notice that told it (a parcel told several times has a row per notice;
--- the caller keeps parcels told in a delay notice, not only in an attention one).
+-- the caller keeps parcels told late in a delay notice: not those only in an attention
+-- notice, nor a delay notice's problem parcels, told apart as not late).
 SELECT DISTINCT n.customer_id, np.order_id, np.shipment_id, np.episode_id, n.notice_id,
        e.cause, e.closed_at, e.close_reason, o.status AS order_status, o.promised_by,
        (SELECT MIN(ev.occurred_at) FROM tracking_events ev

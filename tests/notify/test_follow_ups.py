@@ -141,6 +141,27 @@ def test_no_follow_up(engine, tmp_path, change):
     assert run(engine, "r2", LATER, settings=settings).follow_ups == 0
 
 
+def test_a_problem_parcel_told_apart_gets_no_delivered_after_all(engine, tmp_path):
+    """One delay notice told O2 late and O1's address problem apart ("nothing says yet that
+    it will miss the date"): once both arrive, the follow-up is about O2 only."""
+    w = World().customer("C1").order("O1", "C1", promised="2026-11-22").order("O2", "C1")
+    w.parcel("S1", "O1", "111", "Socks").parcel("S2", "O2", "222", "Mug")
+    w.load(engine, tmp_path / "o")
+    problem, late = episode(engine, "111", "address_issue"), episode(engine, "222")
+    eta(engine, "r1", problem, "2026-11-21")
+    eta(engine, "r1", late, "2026-11-21")
+    run(engine, "r1")
+    told = notices(engine, "r1")["C1"]
+    assert told["problem_parcels"] == [["O1", "S1", "address_issue"]]
+    mark_sent(engine, "r1", told["notice_id"], "C1", order_ids=("O1", "O2"))
+    for number, eid in (("111", problem), ("222", late)):
+        scan(engine, number, "delivered", at=LATER - timedelta(hours=3))
+        close(engine, eid, LATER - timedelta(hours=2), "delivered")
+    assert run(engine, "r2", LATER).follow_ups == 1
+    plan = notices(engine, "r2")["C1"]
+    assert plan["kind"] == "delivered" and plan["order_ids"] == ["O2"]
+
+
 # --------------------------------------------------------------------------- whole pipeline
 
 
