@@ -240,8 +240,9 @@ def shape_told(told: list[tuple[Any, bool]], next_update_by: datetime) -> tuple[
 
 
 def is_problem(row: Any) -> bool:
-    """A problem parcel riding along in a delay notice (``shape_told``)."""
-    return bool(getattr(row, "problem", False))
+    """A problem parcel riding along in a delay notice (``shape_told``). Only a shaped row
+    (a namespace) can be one; asking a database row for a column it lacks is slow."""
+    return isinstance(row, SimpleNamespace) and bool(getattr(row, "problem", False))
 
 
 def _as_problem(row: Any) -> Any:
