@@ -86,6 +86,14 @@ def carrier_says_late(row: Any) -> bool:
     return stated is None or stated > promise_day(row)
 
 
+def promise_over(row: Any, as_of: datetime) -> bool:
+    """The promised day is over (customer's zone) and the parcel not delivered: no window,
+    carrier day or redelivery can "still meet" the promise, whatever a stale window shows.
+    (Our model's ``p_late`` of 1 is not used: it is also what a thin history where every
+    parcel came late gives, and such parcels have arrived on the promised day.)"""
+    return as_of > as_utc(row.promised_by_utc)
+
+
 MOVING = frozenset({"in_transit", "out_for_delivery"})
 
 
@@ -207,6 +215,8 @@ def lateness_reason(row: Any, as_of: datetime, s: TargetingSettings) -> str | No
     it is told as late."""
     if carrier_says_late(row):
         return None  # the carrier itself no longer gives a day within the promise
+    if promise_over(row, as_of):
+        return None  # the promised day is over and the parcel is not delivered
     if redelivery_in_time(row, as_of):
         return "redelivery_meets_promise"
     if out_for_delivery_by_promise(row, as_of):

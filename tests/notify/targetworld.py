@@ -124,8 +124,8 @@ def close(engine: Engine, eid: str, at: datetime, reason: str = "delivered") -> 
 
 
 def eta(engine: Engine, run_id: str, eid: str, latest: str | None, earliest: str | None = None,
-        next_update_by: datetime | None = None) -> None:  # fmt: skip
-    row = {"run_id": run_id, "episode_id": eid, "earliest": earliest or latest,
+        next_update_by: datetime | None = None, p_late: float | None = None) -> None:  # fmt: skip
+    row = {"run_id": run_id, "episode_id": eid, "earliest": earliest or latest, "p_late": p_late,
            "latest": latest, "most_likely": earliest or latest,
            "confidence": 0.9 if latest else None,
            "method": "carrier_stated" if latest else "unknown",

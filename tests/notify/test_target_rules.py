@@ -482,6 +482,22 @@ def test_running_late_on_a_full_schedule_is_news_even_when_our_window_meets_the_
     assert notices(engine, "r2")["C1"]["eta"] is None
 
 
+@pytest.mark.parametrize(("promised", "told"), [("2026-11-18", True), ("2026-11-19", False)])
+def test_a_window_that_holds_a_promise_already_over_is_late(engine, tmp_path, promised, told):
+    """A window from Wednesday to Friday no longer "may meet" a promise whose day (Wednesday)
+    is over: the parcel is late, told without a date (the window starts by the promise). On
+    the promised day itself (Thursday) it still may."""
+    w = World().customer("C1").order("O1", "C1", promised=promised)
+    w.parcel("S1", "O1", "111", "Socks").load(engine, tmp_path / "o")
+    eid = episode(engine, "111", "customs")
+    eta(engine, "r1", eid, "2026-11-20", earliest="2026-11-18", p_late=1.0)
+    result = run(engine, "r1")
+    if told:
+        assert result.notices == 1 and notices(engine, "r1")["C1"]["eta"] is None
+    else:
+        assert result.notices == 0 and result.suppressed == {"eta_may_meet_promise": 1}
+
+
 def test_a_window_that_still_holds_the_promised_day_is_not_a_delay_notice(engine, tmp_path):
     w = World().customer("C1").order("O1", "C1", promised="2026-11-24")
     w.parcel("S1", "O1", "111", "Socks").load(engine, tmp_path / "o")
