@@ -26,7 +26,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -268,6 +268,23 @@ def _steps(kind: str, stored: dict[str, Any], zone: str | None) -> dict[str, Any
     }
 
 
+def _from_planned_day(eta: dict[str, Any] | None, as_of: str, zone: str | None) -> Any:
+    """The window as of the day the notice was planned (customer's zone). The ETA stage keeps
+    a window told before while it still holds, so its first day can already be past: the
+    message states the days still ahead (the notice's identity keeps the window as told, so
+    this alone is no news)."""
+    if not eta or not eta.get("earliest"):
+        return eta
+    today = datetime.fromisoformat(as_of).astimezone(ZoneInfo(zone) if zone else UTC).date()
+    earliest = date.fromisoformat(str(eta["earliest"])[:10])
+    latest = date.fromisoformat(str(eta["latest"])[:10])
+    if earliest >= today or latest < today:
+        return eta
+    likely = eta.get("most_likely")
+    ahead = max(date.fromisoformat(str(likely)[:10]), today) if likely else today
+    return {**eta, "earliest": today.isoformat(), "most_likely": ahead.isoformat()}
+
+
 def _problem(cause: str, stored: dict[str, Any], zone: str | None) -> dict[str, Any]:
     """An order entry of problem parcels carries their own cause and next steps."""
     if not cause:
@@ -335,7 +352,7 @@ def build_facts(
                 by_order.items(), key=lambda kv: (bool(kv[0][1]), kv[0])
             )
         ],
-        "eta": stored["eta"],
+        "eta": _from_planned_day(stored["eta"], stored["as_of"], zone),
         "next_update_by": _localize(stored["next_update_by"], zone),
         "cause": stored["cause"],
         "cause_evidence": evidence,

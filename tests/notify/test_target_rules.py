@@ -498,6 +498,22 @@ def test_a_window_that_holds_a_promise_already_over_is_late(engine, tmp_path, pr
         assert result.notices == 0 and result.suppressed == {"eta_may_meet_promise": 1}
 
 
+def test_a_kept_window_whose_first_day_has_passed_is_stated_from_today(engine, tmp_path):
+    """The ETA stage keeps a window told before while it holds (Tuesday-Friday, told on
+    Monday); composed on Thursday the message states Thursday-Friday (the gate refuses an ETA
+    before the as-of date), while the told facts stay the window as told."""
+    w = World().customer("C1").order("O1", "C1", promised="2026-11-16")
+    w.parcel("S1", "O1", "111", "Socks").load(engine, tmp_path / "o")
+    eta(engine, "r1", episode(engine, "111", "customs"), "2026-11-20", earliest="2026-11-17")
+    run(engine, "r1")
+    plan = notices(engine, "r1")["C1"]
+    assert (plan["eta"]["earliest"], plan["eta"]["latest"]) == ("2026-11-17", "2026-11-20")
+    compose.compose(engine, run_id="r1", settings=load_settings())
+    facts = _facts(engine, plan["notice_id"])
+    assert (facts["eta"]["earliest"], facts["eta"]["latest"]) == ("2026-11-19", "2026-11-20")
+    assert facts["eta"]["most_likely"] == "2026-11-19"
+
+
 def test_a_window_that_still_holds_the_promised_day_is_not_a_delay_notice(engine, tmp_path):
     w = World().customer("C1").order("O1", "C1", promised="2026-11-24")
     w.parcel("S1", "O1", "111", "Socks").load(engine, tmp_path / "o")
