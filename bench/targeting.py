@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -173,7 +174,10 @@ def _store(database_url: str | None) -> Iterator[str]:
     of ``database_url`` (created, then dropped), so a run never meets an earlier run's rows."""
     if database_url is None or not database_url.startswith("postgresql"):
         work = Path(tempfile.mkdtemp(prefix="oasis-bench-targeting-"))
-        yield database_url or f"sqlite:///{work / 'oasis.db'}"
+        try:
+            yield database_url or f"sqlite:///{work / 'oasis.db'}"
+        finally:
+            shutil.rmtree(work, ignore_errors=True)  # 0.7 GB at a million orders
         return
     from sqlalchemy import create_engine, text
 

@@ -33,6 +33,7 @@ shipped, undelivered shipment row whose destination is in the incident's region.
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -333,31 +334,36 @@ def replay(
     truth = Truth.load(world)
     sandbox = None if oracle else SandboxWorld.load(world)
     workdir = Path(tempfile.mkdtemp(prefix="oasis-score-"))
-    engine = create_engine(database_url or f"sqlite:///{workdir / 'score.db'}")
-    migrate(engine)
-    load_order_files(engine, world / "orders")
-    scores = []
-    ordered = sorted(times)
-    if sandbox is not None and ordered:
-        for k, at in enumerate(warmup_times(ordered[0], poll_hours, warmup_days)):
-            run_id = f"score-{seed}-warmup-{k}"
+    try:  # the store is a scratch copy: removed afterwards (it grows to ~50 MB a world)
+        engine = create_engine(database_url or f"sqlite:///{workdir / 'score.db'}")
+        migrate(engine)
+        load_order_files(engine, world / "orders")
+        scores = []
+        ordered = sorted(times)
+        if sandbox is not None and ordered:
+            for k, at in enumerate(warmup_times(ordered[0], poll_hours, warmup_days)):
+                run_id = f"score-{seed}-warmup-{k}"
+                begin_run(engine, run_id=run_id, as_of=at, mode="replay", params={})
+                _poll_and_detect(sandbox, engine, run_id, at)
+        for i, at in enumerate(ordered):
+            run_id = f"score-{seed}-{i}"
             begin_run(engine, run_id=run_id, as_of=at, mode="replay", params={})
-            _poll_and_detect(sandbox, engine, run_id, at)
-    for i, at in enumerate(ordered):
-        run_id = f"score-{seed}-{i}"
-        begin_run(engine, run_id=run_id, as_of=at, mode="replay", params={})
-        started = time.perf_counter()
-        if sandbox is None:
-            _oracle_stages(engine, truth, run_id, at)
-        else:
-            _poll_and_detect(sandbox, engine, run_id, at)
-            eta.predict(engine, run_id=run_id, as_of=at)
-        result = target.target(engine, run_id=run_id, as_of=at, settings=settings)
-        seconds = time.perf_counter() - started
-        attention = attention_pairs(engine, run_id, at, settings)
-        scores.append(_score(engine, truth, world, seed, run_id, at, result, seconds, attention))
-    engine.dispose()
-    return scores
+            started = time.perf_counter()
+            if sandbox is None:
+                _oracle_stages(engine, truth, run_id, at)
+            else:
+                _poll_and_detect(sandbox, engine, run_id, at)
+                eta.predict(engine, run_id=run_id, as_of=at)
+            result = target.target(engine, run_id=run_id, as_of=at, settings=settings)
+            seconds = time.perf_counter() - started
+            attention = attention_pairs(engine, run_id, at, settings)
+            scores.append(
+                _score(engine, truth, world, seed, run_id, at, result, seconds, attention)
+            )
+        engine.dispose()
+        return scores
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _score(
