@@ -256,9 +256,14 @@ def is_problem(row: Any) -> bool:
 
 
 def _as_problem(row: Any) -> Any:
+    return _with(row, problem=True)
+
+
+def _with(row: Any, **changes: Any) -> SimpleNamespace:
+    """A copy of a row (a database row, or already a namespace) with ``changes``."""
     mapping = getattr(row, "_mapping", None)
     fields = dict(mapping) if mapping is not None else dict(vars(row))
-    fields["problem"] = True
+    fields.update(changes)
     return SimpleNamespace(**fields)
 
 
@@ -347,15 +352,18 @@ def redelivery_in_time(row: Any, as_of: datetime) -> bool:
     has since scheduled its next attempt for a day within the promise
     (``_replanned_within_promise``). That day is the carrier's own delivery schedule for a
     parcel it holds in the destination's area, not a guess at the end of a hub's stop."""
+    held = _held_at_door_since(row) is not None
+    return held and at_the_door(row) and _replanned_within_promise(row, as_of)
+
+
+def _held_at_door_since(row: Any) -> datetime | None:
+    """When the scan holding the parcel was made, if its newest scan is an exception or a
+    failed attempt made at or after the delay began; else None."""
     status, at = getattr(row, "last_scan_status", None), getattr(row, "last_scan_at", None)
     opened = getattr(row, "episode_opened_at", None)
-    held = (
-        status in HELD_AT_THE_DOOR
-        and at is not None
-        and opened is not None
-        and as_utc(at) >= as_utc(opened)
-    )
-    return held and at_the_door(row) and _replanned_within_promise(row, as_of)
+    if status not in HELD_AT_THE_DOOR or at is None or opened is None:
+        return None
+    return as_utc(at) if as_utc(at) >= as_utc(opened) else None
 
 
 def next_attempt_by_promise(row: Any, as_of: datetime) -> bool:
@@ -366,16 +374,11 @@ def next_attempt_by_promise(row: Any, as_of: datetime) -> bool:
     the promise is missed yet. (An address problem is then told as an attention notice: the
     customer must confirm the address for that attempt to succeed. A next attempt whose day
     has passed without a scan, or that falls after the promise, is not trusted.)"""
-    if row.cause not in DOOR_CAUSES:
-        return False
-    status, at = getattr(row, "last_scan_status", None), getattr(row, "last_scan_at", None)
-    opened = getattr(row, "episode_opened_at", None)
-    if status not in HELD_AT_THE_DOOR or at is None or opened is None:
-        return False
-    if as_utc(at) < as_utc(opened):
+    held = _held_at_door_since(row) if row.cause in DOOR_CAUSES else None
+    if held is None:
         return False
     zone = _zone(getattr(row, "timezone", None))
-    failed_on = as_utc(at).astimezone(zone).date()
+    failed_on = held.astimezone(zone).date()
     next_try = add_days(failed_on + timedelta(days=1), 0, CalendarSpec())  # rolled forward
     return as_of.astimezone(zone).date() <= next_try <= promise_day(row)
 
@@ -421,11 +424,9 @@ def without_window(row: Any, next_update_by: datetime) -> Any:
 
 
 def _no_window(row: Any, next_update_by: datetime) -> Any:
-    mapping = getattr(row, "_mapping", None)  # a database row, or already a namespace
-    fields = dict(mapping) if mapping is not None else dict(vars(row))
-    fields.update(eta_earliest=None, eta_latest=None, eta_most_likely=None, eta_confidence=None)
-    fields.update(eta_method="unknown", next_update_by=next_update_by)
-    return SimpleNamespace(**fields)
+    unknown = {"eta_earliest": None, "eta_latest": None, "eta_most_likely": None}
+    return _with(row, **unknown, eta_confidence=None, eta_method="unknown",
+                 next_update_by=next_update_by)  # fmt: skip
 
 
 def sync_labels(conn: Connection, as_of: datetime) -> int:

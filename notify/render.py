@@ -30,6 +30,7 @@ import math
 import os
 import re
 import unicodedata
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -1089,21 +1090,30 @@ def _sms_items(orders: Sequence[_Order], w: _Wording, fmt: _Formatter, limit: in
 SMS_TITLE_SIZES = (("full", None), ("short", SMS_TITLE_LIMIT), ("tiny", SMS_TINY_TITLE_LIMIT))
 
 
-def _sms_also(order: _Order, w: _Wording, fmt: _Formatter, limit: int | None) -> dict[str, str]:
-    """A problem parcel told apart, at three lengths: what happened, its items and what to
-    do (``full``), without the items (``brief``), and only what to do, else what happened
-    (``least``)."""
-    assert order.problem is not None
-    cause = w.keyed("causes", order.problem.cause, "short")
-    action = next((k for k in order.problem.next_steps if k not in PASSIVE_STEPS), None)
-    act = w.keyed("next_steps", action, "short") if action else ""
-    items = w.fill("delay", "sms_also_items", items=_sms_items((order,), w, fmt, limit))
+def _sms_also_parts(notice: _Notice, w: _Wording, fmt: _Formatter) -> dict[str, str]:
+    """The problem parcels told apart, each at three lengths: what happened, its items (in
+    each title size) and what to do (``also_full`` / ``_short`` / ``_tiny``), without the
+    items (``also_brief``), and only what to do, else what happened (``also_least``)."""
+    parts: dict[str, list[str]] = defaultdict(list)
+    for order in notice.problems:
+        assert order.problem is not None
+        cause = w.keyed("causes", order.problem.cause, "short")
+        action = next((k for k in order.problem.next_steps if k not in PASSIVE_STEPS), None)
+        act = w.keyed("next_steps", action, "short") if action else ""
 
-    def said(*parts: str) -> str:
-        text = " ".join(p for p in parts if p)
-        return w.fill("delay", "sms_also", ids=order.order_id, text=text)
+        def said(*texts: str, order_id: str = order.order_id) -> str:
+            text = " ".join(t for t in texts if t)
+            return w.fill("delay", "sms_also", ids=order_id, text=text)
 
-    return {"full": said(cause, items, act), "brief": said(cause, act), "least": said(act or cause)}
+        for size, limit in SMS_TITLE_SIZES:
+            items = _sms_items((order,), w, fmt, limit)
+            parts[f"also_{size}"].append(
+                said(cause, w.fill("delay", "sms_also_items", items=items), act)
+            )
+        parts["also_brief"].append(said(cause, act))
+        parts["also_least"].append(said(act or cause))
+    keys = [f"also_{size}" for size, _ in SMS_TITLE_SIZES] + ["also_brief", "also_least"]
+    return {key: " ".join(parts[key]) for key in keys}
 
 
 def _sms_parts(notice: _Notice, w: _Wording) -> dict[str, str]:
@@ -1129,14 +1139,7 @@ def _sms_parts(notice: _Notice, w: _Wording) -> dict[str, str]:
             f"items_{size}": w.fill(kind, "sms_items", items=_sms_items(told, w, fmt, limit))
             for size, limit in SMS_TITLE_SIZES
         },
-        **{
-            f"also_{size}": " ".join(_sms_also(o, w, fmt, limit)["full"] for o in notice.problems)
-            for size, limit in SMS_TITLE_SIZES
-        },
-        **{
-            f"also_{length}": " ".join(_sms_also(o, w, fmt, None)[length] for o in notice.problems)
-            for length in ("brief", "least")
-        },
+        **_sms_also_parts(notice, w, fmt),
         "cause_long": w.fill(
             kind, "sms_cause", cause=_cause_text(notice.cause, evidence, w, fmt, "long")
         ),
