@@ -55,6 +55,9 @@ class TrackingEvent:
     code: str  # the carrier's code as sent (joined with "/" when it has several parts)
     description: str
     location: Location = field(default_factory=Location)
+    # The carrier's code says the parcel left this place (a departure scan): it is no longer
+    # there, whatever happens at that place afterwards. False when the code does not say so.
+    departed: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +67,7 @@ class TrackingEvent:
             "code": self.code,
             "description": self.description,
             "location": self.location.to_dict(),
+            "departed": self.departed,
         }
 
 

@@ -98,6 +98,19 @@ SUBTAGS: dict[str, tuple[Status, Reason | None]] = {
 }
 
 
+# Subtags that say the parcel left the place of the checkpoint (departure scans).
+DEPARTURE_SUBTAGS = frozenset(
+    {
+        "InTransit_007",  # departure scan
+    }
+)
+
+
+def departs(subtag: str | None) -> bool:
+    """Whether a subtag is a departure scan."""
+    return subtag in DEPARTURE_SUBTAGS
+
+
 def event_code(tag: str | None, subtag: str | None) -> str:
     """Our event code: ``tag/subtag``, or whichever of the two is present."""
     return "/".join(part for part in (tag or "", subtag or "") if part)
@@ -144,6 +157,12 @@ STATUS_FALLBACK: dict[Status, tuple[str, str]] = {
 STATUS_FALLBACK[Status.UNKNOWN] = ("Pending", "Pending_001")
 
 
-def encode(status: Status, reason: Reason | None) -> tuple[str, str]:
+# Written instead of the in-transit pair for a departure scan.
+DEPARTURE: tuple[str, str] = ("InTransit", "InTransit_007")
+
+
+def encode(status: Status, reason: Reason | None, *, departed: bool = False) -> tuple[str, str]:
     """AfterShip (tag, subtag) for our status and reason (lossy where noted)."""
+    if departed and (status, reason) == (Status.IN_TRANSIT, None):
+        return DEPARTURE
     return REVERSE.get((status, reason)) or STATUS_FALLBACK[status]

@@ -51,7 +51,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from carriers.aftership.codes import event_code, lookup
+from carriers.aftership.codes import departs, event_code, lookup
 from carriers.aftership.countries import alpha2
 from carriers.models import (
     EstimatedDelivery,
@@ -305,7 +305,9 @@ def _event(
             )
         )
         return None
-    return TrackingEvent(occurred_at, mapped.status, mapped.reason, code, message, location)
+    return TrackingEvent(
+        occurred_at, mapped.status, mapped.reason, code, message, location, departs(subtag)
+    )
 
 
 # -- times ----------------------------------------------------------------------------------

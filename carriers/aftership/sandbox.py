@@ -8,8 +8,9 @@ The list endpoint leaves out numbers AfterShip has no tracking for, so numbers t
 does not know are absent: that is this endpoint's real "not found" (a single-tracking GET
 would answer 404 with meta code 4004, which parse.py also reads).
 
-Encoding: status and reason through codes.encode; checkpoint times with their own offset
-(AfterShip's ``YYYY-MM-DDTHH:mm:ss+HH:MM`` form); countries as alpha-3. v4 has one
+Encoding: status and reason through codes.encode (a departure scan in transit as
+``InTransit_007``); checkpoint times with their own offset (AfterShip's
+``YYYY-MM-DDTHH:mm:ss+HH:MM`` form); countries as alpha-3. v4 has one
 carrier-stated ETA field: a single day or time goes into ``expected_delivery``; a window of
 days goes into ``aftership_estimated_delivery_date`` (min/max); a window of times cannot be
 expressed and is written as its latest end. Our ``unknown`` status has no AfterShip tag and
@@ -151,7 +152,7 @@ def tracking(result: TrackingResult) -> dict[str, Any]:
 
 
 def _checkpoint(event: TrackingEvent, slug: str) -> dict[str, Any]:
-    tag, subtag = encode(event.status, event.reason)
+    tag, subtag = encode(event.status, event.reason, departed=event.departed)
     return {
         "slug": slug,
         "city": event.location.city,

@@ -60,6 +60,13 @@ EVENT_CODES: dict[str, Meaning] = {
     ),
 }
 
+# Event codes that say the parcel left the place of the event (departure scans).
+DEPARTURE_CODES = frozenset(
+    {
+        "Departed",  # Package has departed from a carrier facility
+    }
+)
+
 # summary.status: Amazon's status derived from the events.
 SUMMARY_STATUSES: dict[str, Meaning] = {
     "PreTransit": Meaning("Pre-transit", S.INFO_RECEIVED, None),
@@ -77,6 +84,11 @@ SUMMARY_STATUSES: dict[str, Meaning] = {
 # Selling Partner API error codes that say something about the tracking number itself;
 # every other error code is a request error.
 NOT_FOUND_ERRORS = frozenset({"NotFound"})
+
+
+def departs(code: str) -> bool:
+    """Whether an event code is a departure scan (case-insensitive, like :func:`lookup`)."""
+    return code.casefold() in {known.casefold() for known in DEPARTURE_CODES}
 
 
 def lookup(table: dict[str, Meaning], code: str) -> Meaning | None:

@@ -24,7 +24,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from carriers.amazon.codes import EVENT_CODES, NOT_FOUND_ERRORS, SUMMARY_STATUSES, lookup
+from carriers.amazon.codes import (
+    EVENT_CODES,
+    NOT_FOUND_ERRORS,
+    SUMMARY_STATUSES,
+    departs,
+    lookup,
+)
 from carriers.models import (
     EstimatedDelivery,
     Location,
@@ -143,6 +149,7 @@ def _event(
         code=code,
         description=meaning.description if meaning else code,
         location=place,
+        departed=departs(code),
     )
 
 

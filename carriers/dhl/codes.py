@@ -12,19 +12,38 @@
 
 A code that is in none of these tables is not guessed: the parsers give the event status
 ``unknown`` and the result an ``unknown_code`` problem (:func:`unknown_code_problem`).
+
+Each table has its set of departure codes (the parcel left the place of the event), read
+the same way: :data:`SERVICE_DEPARTURES` per Unified service, and one set each for XML-PI,
+Parcel DE and the eCommerce legacy XML.
 """
 
 from __future__ import annotations
 
 from carriers.dhl.tables_ecommerce import (
     ECOMMERCE,
+    ECOMMERCE_DEPARTURES,
     ECOMMERCE_EUROPE,
+    ECOMMERCE_EUROPE_DEPARTURES,
     ECOMMERCE_LEGACY_OBSERVED,
+    ECOMMERCE_LEGACY_OBSERVED_DEPARTURES,
     ECOMMERCE_PPL,
 )
-from carriers.dhl.tables_express import EXPRESS, EXPRESS_XML_OBSERVED, PARCEL_DE
-from carriers.dhl.tables_freight import DGF, FREIGHT, SVB
-from carriers.dhl.tables_parcel import PARCEL_NL, PARCEL_PL
+from carriers.dhl.tables_express import (
+    EXPRESS,
+    EXPRESS_DEPARTURES,
+    EXPRESS_XML_OBSERVED,
+    EXPRESS_XML_OBSERVED_DEPARTURES,
+    PARCEL_DE,
+    PARCEL_DE_DEPARTURES,
+)
+from carriers.dhl.tables_freight import DGF, DGF_DEPARTURES, FREIGHT, SVB, SVB_DEPARTURES
+from carriers.dhl.tables_parcel import (
+    PARCEL_NL,
+    PARCEL_NL_DEPARTURES,
+    PARCEL_PL,
+    PARCEL_PL_DEPARTURES,
+)
 from carriers.models import Problem, ProblemKind
 from carriers.taxonomy import Reason, Status
 
@@ -70,8 +89,25 @@ SERVICE_TABLES: dict[str, dict[str, Mapping]] = {
     "svb": SVB,
 }
 
+# Departure codes per service; a service not listed (ecommerce-ppl, freight) has none.
+SERVICE_DEPARTURES: dict[str, frozenset[str]] = {
+    "express": EXPRESS_DEPARTURES,
+    "parcel-de": PARCEL_DE_DEPARTURES,
+    "parcel-nl": PARCEL_NL_DEPARTURES,
+    "parcel-pl": PARCEL_PL_DEPARTURES,
+    "ecommerce": ECOMMERCE_DEPARTURES,
+    "ecommerce-europe": ECOMMERCE_EUROPE_DEPARTURES,
+    "dgf": DGF_DEPARTURES,
+    "svb": SVB_DEPARTURES,
+}
+
 EXPRESS_XML: dict[str, Mapping] = {**EXPRESS, **EXPRESS_XML_OBSERVED}
 ECOMMERCE_LEGACY: dict[str, Mapping] = {**ECOMMERCE, **ECOMMERCE_LEGACY_OBSERVED}
+EXPRESS_XML_DEPARTURES = EXPRESS_DEPARTURES | EXPRESS_XML_OBSERVED_DEPARTURES
+# The legacy wording replaces the list's for the codes it has (300 is "DN SEND" in the list).
+ECOMMERCE_LEGACY_DEPARTURES = (
+    ECOMMERCE_DEPARTURES - ECOMMERCE_LEGACY_OBSERVED.keys()
+) | ECOMMERCE_LEGACY_OBSERVED_DEPARTURES
 
 # Express XML-PI ConditionCode meaning "no shipment for this AWB".
 EXPRESS_NOT_FOUND_CONDITIONS = frozenset({"103"})
@@ -103,6 +139,11 @@ def unified_status(status_code: str, service: str | None, status: str | None) ->
     return base
 
 
+def service_departs(service: str | None, code: str) -> bool:
+    """Whether ``code`` is a departure scan in DHL's list for ``service``."""
+    return code.strip() in SERVICE_DEPARTURES.get((service or "").strip().lower(), frozenset())
+
+
 def is_service_code(status_code: str, service: str | None, status: str | None) -> bool:
     """Whether ``status`` is the service code that decided :func:`unified_status`."""
     base = UNIFIED_STATUS_CODES.get(status_code.strip().lower())
@@ -118,12 +159,20 @@ def express_xml_code(code: str) -> Mapping | None:
     return EXPRESS_XML.get(code.strip())
 
 
+def express_xml_departs(code: str) -> bool:
+    return code.strip() in EXPRESS_XML_DEPARTURES
+
+
 def parcel_de_code(code: str) -> Mapping | None:
     return PARCEL_DE.get(code.strip())
 
 
 def ecommerce_legacy_code(code: str) -> Mapping | None:
     return ECOMMERCE_LEGACY.get(code.strip())
+
+
+def ecommerce_legacy_departs(code: str) -> bool:
+    return code.strip() in ECOMMERCE_LEGACY_DEPARTURES
 
 
 def unknown_code_problem(table: str, code: str) -> Problem:

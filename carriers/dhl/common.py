@@ -40,6 +40,7 @@ class Scan:
     code: str
     description: str
     location: Location = field(default_factory=Location)
+    departed: bool = False  # the code is a departure scan in its format's table
 
 
 @dataclass
@@ -103,7 +104,9 @@ def _place(draft: Draft) -> list[TrackingEvent]:
             draft.problems.append(zone_problem(scan.code, scan.when, scan.location))
             continue
         status, reason = scan.mapping
-        event = TrackingEvent(when, status, reason, scan.code, scan.description, scan.location)
+        event = TrackingEvent(
+            when, status, reason, scan.code, scan.description, scan.location, scan.departed
+        )
         placed.append((when, index, event))
     placed.sort(key=lambda item: (item[0], item[1]), reverse=True)
     return [event for _, _, event in placed]

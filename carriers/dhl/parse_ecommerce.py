@@ -23,7 +23,7 @@ import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
-from carriers.dhl.codes import ecommerce_legacy_code
+from carriers.dhl.codes import ecommerce_legacy_code, ecommerce_legacy_departs
 from carriers.dhl.common import (
     Draft,
     Scan,
@@ -98,7 +98,8 @@ def _scan(event: ET.Element, draft: Draft) -> Scan | None:
         return None
     mapping = code_mapping(ecommerce_legacy_code(code), "eCommerce event", code, draft)
     location = _location(event, "city", "state", "postalcode")
-    return Scan(when, mapping, code, text_at(event, "description"), location)
+    description = text_at(event, "description")
+    return Scan(when, mapping, code, description, location, ecommerce_legacy_departs(code))
 
 
 def _shipment(shipment: ET.Element) -> TrackingResult:

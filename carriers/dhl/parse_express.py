@@ -24,7 +24,11 @@ import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime, timedelta, timezone
 
-from carriers.dhl.codes import EXPRESS_NOT_FOUND_CONDITIONS, express_xml_code
+from carriers.dhl.codes import (
+    EXPRESS_NOT_FOUND_CONDITIONS,
+    express_xml_code,
+    express_xml_departs,
+)
 from carriers.dhl.common import (
     CARRIER,
     Draft,
@@ -82,7 +86,7 @@ def _scan(event: ET.Element, draft: Draft) -> Scan | None:
     mapping = code_mapping(express_xml_code(code), "Express XML-PI EventCode", code, draft)
     description = text_at(event, "ServiceEvent", "Description")
     location = place_from_text(text_at(event, "ServiceArea", "Description"))
-    return Scan(when, mapping, code, description, location)
+    return Scan(when, mapping, code, description, location, express_xml_departs(code))
 
 
 def _estimate_value(text: str) -> date | datetime | None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from datetime import datetime
 
-from carriers.dhl.codes import PARCEL_DE_NOT_FOUND_CODES, parcel_de_code
+from carriers.dhl.codes import PARCEL_DE_NOT_FOUND_CODES, parcel_de_code, service_departs
 from carriers.dhl.common import (
     Draft,
     Scan,
@@ -74,7 +74,7 @@ def _scan(event: ET.Element, draft: Draft) -> Scan | None:
         city=_attr(event, "event-location") or None,
         country=country_code(_attr(event, "event-country")),
     )
-    return Scan(when, mapping, code, description, location)
+    return Scan(when, mapping, code, description, location, service_departs("parcel-de", standard))
 
 
 def _piece(piece: ET.Element) -> TrackingResult:

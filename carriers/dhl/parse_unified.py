@@ -10,7 +10,8 @@ delivered. DHL's own documentation example (``dhl_customs.json``) sends ``status
 ``pre-transit`` with ``status`` ``DELIVERED`` and a customs remark: "DELIVERED" is not an
 ``express`` code, so it is text and the shipment is ``info_received``; the customs remark is
 kept in the event description but is free text, so no reason is read from it. An event's
-``code`` is the statusCode, or ``statusCode/status`` when a service code decided it.
+``code`` is the statusCode, or ``statusCode/status`` when a service code decided it; only
+such an event can be a departure (the service code is one of the service's departure codes).
 
 Current status comes from the shipment's ``status`` object, else the newest event.
 
@@ -42,7 +43,12 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from carriers.dhl.codes import UNIFIED_NOT_FOUND_STATUS, is_service_code, unified_status
+from carriers.dhl.codes import (
+    UNIFIED_NOT_FOUND_STATUS,
+    is_service_code,
+    service_departs,
+    unified_status,
+)
 from carriers.dhl.common import (
     Draft,
     Scan,
@@ -148,7 +154,8 @@ def _event_scan(event: dict[str, Any], draft: Draft) -> Scan | None:
     words = [_text(event.get("description")) or status_text, _text(event.get("remark"))]
     description = " - ".join(word for word in words if word)
     location = address_location(_dict(event.get("location")).get("address"))
-    return Scan(when, mapping, code, description, location)
+    departed = refined and service_departs(draft.service, status_text)
+    return Scan(when, mapping, code, description, location, departed)
 
 
 def _resolve(value: date | datetime, draft: Draft, what: str) -> date | datetime | None:

@@ -12,15 +12,18 @@ problem+json.
 Encoding (status, reason): ``statusCode`` from the status (:data:`STATUS_CODES`) and, in
 ``status``, one representative code of the shipment's service from DHL's per-service list
 that parses back to the same pair (:data:`REVERSE`: for ``express`` the deliberate choice in
-:data:`EXPRESS_CODES`, for the other services the first code DHL lists for the pair). The
+:data:`EXPRESS_CODES`, for the other services the first code DHL lists for the pair that is
+not a departure code, so that only a departure scan reads back as one). The
 service is the world's when it names a DHL service ("DHL Express Worldwide" -> ``express``),
 else ``express``. A cause the service's list cannot state is dropped, never replaced by
 another: the pair is written as its status without the reason; a status the list has no
 code for is written as the bare statusCode with the event text (``out_for_delivery`` then
-reads back as ``in_transit``). ``unknown`` is ``statusCode: unknown``. ``pending`` and
-``expired`` have no DHL form and are not written (a shipment with nothing else is "not
-found"). Times are written with their offsets, so they read back unchanged; a day estimate
-is written as a bare date.
+reads back as ``in_transit``). A departure scan in transit is written as the first
+departure code the service's list has for ``in_transit`` (:data:`DEPARTURES`: ``DF`` for
+``express``); a service without one writes it as any other ``in_transit`` event.
+``unknown`` is ``statusCode: unknown``. ``pending`` and ``expired`` have no DHL form and are
+not written (a shipment with nothing else is "not found"). Times are written with their
+offsets, so they read back unchanged; a day estimate is written as a bare date.
 """
 
 from __future__ import annotations
@@ -33,7 +36,13 @@ from typing import Any
 from urllib.parse import quote
 
 from carriers.dhl.client import TRACK_PATH
-from carriers.dhl.codes import REFINABLE, SERVICE_TABLES, Mapping, service_code
+from carriers.dhl.codes import (
+    REFINABLE,
+    SERVICE_DEPARTURES,
+    SERVICE_TABLES,
+    Mapping,
+    service_code,
+)
 from carriers.models import EstimatedDelivery, Location, TrackingEvent, TrackingResult
 from carriers.taxonomy import Reason, Status
 
@@ -73,11 +82,14 @@ EXPRESS_CODES: dict[Mapping, str] = {
 
 
 def _reverse(service: str) -> dict[Mapping, str]:
-    """One code per (status, reason) the service's list states and the parser accepts."""
+    """One code per (status, reason) the service's list states and the parser accepts, never a
+    departure code."""
     chosen: dict[Mapping, str] = {}
+    departures = SERVICE_DEPARTURES.get(service, frozenset())
     for code, mapping in SERVICE_TABLES[service].items():
         status_code = STATUS_CODES.get(mapping[0])
-        if status_code is not None and mapping[0] in REFINABLE[status_code]:
+        accepted = status_code is not None and mapping[0] in REFINABLE[status_code]
+        if accepted and code not in departures:
             chosen.setdefault(mapping, code)
     if service == DEFAULT_SERVICE:
         chosen.update(EXPRESS_CODES)
@@ -85,6 +97,17 @@ def _reverse(service: str) -> dict[Mapping, str]:
 
 
 REVERSE: dict[str, dict[Mapping, str]] = {name: _reverse(name) for name in SERVICE_TABLES}
+
+
+def _departure(service: str) -> str | None:
+    """The first departure code the service's list has for ``in_transit``, if any."""
+    departures = SERVICE_DEPARTURES.get(service, frozenset())
+    in_transit = (Status.IN_TRANSIT, None)
+    table = SERVICE_TABLES[service].items()
+    return next((c for c, mapping in table if c in departures and mapping == in_transit), None)
+
+
+DEPARTURES: dict[str, str | None] = {name: _departure(name) for name in SERVICE_TABLES}
 
 
 def unified_service(service: str | None) -> str:
@@ -96,11 +119,15 @@ def unified_service(service: str | None) -> str:
     return DEFAULT_SERVICE
 
 
-def status_fields(status: Status, reason: Reason | None, service: str, text: str) -> dict[str, str]:
+def status_fields(
+    status: Status, reason: Reason | None, service: str, text: str, *, departed: bool = False
+) -> dict[str, str]:
     """``statusCode`` and ``status`` for a pair (see the module doc for what is dropped)."""
     status_code = STATUS_CODES[status]
     codes = REVERSE[service]
     code = codes.get((status, reason)) or codes.get((status, None))
+    if departed and (status, reason) == (Status.IN_TRANSIT, None):
+        code = DEPARTURES[service] or code
     if status is not Status.UNKNOWN and code is not None:
         return {"statusCode": status_code, "status": code}
     free_text = text if text and service_code(service, text) is None else status_code
@@ -121,7 +148,10 @@ def _event(event: TrackingEvent, service: str) -> dict[str, Any]:
     address = _address(event.location)
     if address:
         body["location"] = {"address": address}
-    body.update(status_fields(event.status, event.reason, service, event.description))
+    fields = status_fields(
+        event.status, event.reason, service, event.description, departed=event.departed
+    )
+    body.update(fields)
     body["description"] = event.description
     return body
 

@@ -10,6 +10,10 @@ Return legs (8xx codes, "return ..." events) are read from the point of view of 
 being tracked: the parcel is going back to the sender (``returning_to_sender``) until DHL
 reports it handed back (``returned_to_sender``). Proof-of-delivery paperwork events
 (867-872) follow a delivery and keep the parcel ``delivered``.
+
+The ``*_DEPARTURES`` sets name the codes whose description says the parcel departed or left
+a place (departure scans), return legs included; not "ready for departure", "uplift" or
+"dispatched" codes. eCommerce PPL has none.
 """
 
 from __future__ import annotations
@@ -496,3 +500,42 @@ ECOMMERCE_LEGACY_OBSERVED: dict[str, tuple[S, R | None]] = {
     "350": (S.IN_TRANSIT, None),  # ARRIVAL DESTINATION DHL DISTRIBUTION CENTER
     "400": (S.IN_TRANSIT, None),  # TENDERED TO USPS
 }
+
+ECOMMERCE_DEPARTURES = frozenset(
+    {
+        "110",  # SHIPMENT DEPARTED SELLERS ORIGIN TERMINAL
+        "113",  # PARTNER EVENT - DEPARTED PARTNER FACILITY
+        "114",  # PACKAGE DEPARTED SCREENING FACILITY
+        "120",  # DEPARTURE DHL DISTRIBUTION CENTER
+        "399",  # DEPARTED FROM FACILITY
+        "456",  # SHIPMENT DEPARTED SELLER ORIGINAL TERMINAL – PARTNER
+        "464",  # PARTNER EVENT - DEPARTED CUSTOMS FACILITY
+        "481",  # DEPARTED TERMINAL LOCATION
+        "482",  # DEPARTED FROM FACILITY
+        "518",  # DEPARTED FROM EXPORT FACILITY
+        "531",  # DEPARTED TERMINAL LOCATION
+        "538",  # DEPART USPS SORT FACILITY
+        "568",  # DEPARTED FROM TRANSIT FACILITY
+        "577",  # DEPARTED FROM LOCAL DISTRIBUTION CENTER
+        "805",  # DEPARTED FROM DEPOT (return leg)
+        "817",  # DEPARTED RETURN FACILITY (return leg)
+    }
+)
+ECOMMERCE_EUROPE_DEPARTURES = frozenset(
+    {
+        "20",  # The shipment has departed from terminal
+        "23",  # The shipment has left the depot
+        "26",  # The shipment has been processed and left the sorting center
+        "29",  # The shipment has left origin country
+        "32",  # The shipment has left transit country
+        "231",  # The shipment has departed from terminal
+        "235",  # The shipment has left origin country
+        "237",  # The shipment has left transit country
+        "254",  # The shipment has left the customer facility
+    }
+)
+ECOMMERCE_LEGACY_OBSERVED_DEPARTURES = frozenset(
+    {
+        "300",  # DEPARTURE DHL DISTRIBUTION CENTER
+    }
+)

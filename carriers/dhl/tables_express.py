@@ -4,7 +4,8 @@
 DHL's per-service status list (``codes/dhl_unified_status_codes.csv``) onto our (Status,
 Reason). ``EXPRESS_XML_OBSERVED`` adds the XML-PI checkpoint codes seen in real
 ``TrackingResponse`` payloads that the list does not carry. The comment after an entry is
-DHL's description, shortened where it does not fit.
+DHL's description, shortened where it does not fit. The ``*_DEPARTURES`` sets name the codes
+of each table that say the parcel left the place of the event (departure scans).
 
 Rules used throughout the DHL tables: a reason only where DHL states a cause; delays and
 holds are ``exception``; routine customs processing is ``in_transit`` with reason
@@ -92,3 +93,19 @@ PARCEL_DE: dict[str, tuple[S, R | None]] = {
     "ZO": (S.IN_TRANSIT, R.CUSTOMS),  # Customs clearance
     "ZU": (S.DELIVERED, None),  # Delivery successful
 }
+
+EXPRESS_DEPARTURES = frozenset(
+    {
+        "DF",  # Depart facility
+    }
+)
+EXPRESS_XML_OBSERVED_DEPARTURES = frozenset(
+    {
+        "PO",  # "Departing origin"
+    }
+)
+PARCEL_DE_DEPARTURES = frozenset(
+    {
+        "AA",  # Departed from … ("Departure from a DHL location; e.g. the outbound parcel hub.")
+    }
+)

@@ -5,7 +5,9 @@ Every row of the ``freight``, ``dgf`` and ``svb`` services in DHL's per-service 
 an entry is DHL's description (for svb and dgf that is DHL's own category, which the
 mapping follows except where the code says more: a ``NOTIFIED`` letter waits at a branch or
 Packstation for collection, ``MARBURG`` is Deutsche Post's office for undeliverable mail).
-``svb`` ``AMBIGUOUS`` and ``NO_INFO`` are DHL's own "unknown" and stay ``unknown``.
+``svb`` ``AMBIGUOUS`` and ``NO_INFO`` are DHL's own "unknown" and stay ``unknown``. The
+``*_DEPARTURES`` sets name the codes that say the parcel left the place of the event
+(departure scans); ``freight`` has none.
 """
 
 from __future__ import annotations
@@ -130,3 +132,15 @@ SVB: dict[str, tuple[S, R | None]] = {
     "SENT_BACK_ABROAD": (S.EXCEPTION, R.RETURNING_TO_SENDER),  # TRANSIT [return]
     "TO_BE_SENT_ABROAD": (S.IN_TRANSIT, None),  # TRANSIT
 }
+
+DGF_DEPARTURES = frozenset(
+    {
+        "DEPARTED_FROM_ORIGIN_FACILITY",  # DEPARTED FROM FACILITY
+        "DEPARTED",  # DEPARTED ON OUTBOUND FLIGHT
+    }
+)
+SVB_DEPARTURES = frozenset(
+    {
+        "DEPARTURE_FROM_INWARD_OE",  # departure from the inward office of exchange (TRANSIT)
+    }
+)

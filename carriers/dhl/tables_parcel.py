@@ -2,7 +2,10 @@
 
 Every row of the ``parcel-nl`` and ``parcel-pl`` services in DHL's per-service status list
 (``codes/dhl_unified_status_codes.csv``) mapped onto our (Status, Reason); the comment after
-an entry is DHL's description, shortened where it does not fit.
+an entry is DHL's description, shortened where it does not fit. The ``*_DEPARTURES`` sets
+name the codes that say the parcel left the place of the event (departure scans); not
+``DEPART_FACILITY``, which DHL describes as "Processed at the sorting center", nor the
+"Ready for departure" codes.
 
 Pick-up side events (collection orders, "nothing picked up") concern the sender's hand-over:
 before the parcel moves they are ``info_received``, a failed pick-up is
@@ -486,3 +489,22 @@ PARCEL_PL: dict[str, tuple[S, R | None]] = {
     "ZWW_KRYZ": (S.IN_TRANSIT, None),  # Shipment ready to be delivered on the next working day
     "ZWW_NSP": (S.IN_TRANSIT, None),  # Delivery to DHL POP is planned on the next working day
 }
+
+PARCEL_NL_DEPARTURES = frozenset(
+    {
+        "DEPART_DESTINATION_GATEWAY",  # Departed from international sorting center in destin…
+        "DEPART_ORIGIN_GATEWAY",  # Departed from international sorting center in country of o…
+        "DEPART_SHIPPER_FACILITY",  # The shipment has departed the warehouse of the shipper
+        "DEPARTURE",  # Departure from the sorting center
+        "GATEWAY_DEPARTED",  # Departed from international sorting center in transit country
+        "PASSED_GATEWAY",  # Departure from the international sorting center
+        "POSTPROCESS_RETURN_CONSOLIDATION_DEPART",  # Departed from third party for return und…
+        "PREPROCESS_DEPART_SHIPPER",  # The shipment has departed the warehouse of the shipper
+        "SCAN_OK_GATEWAY",  # Departure from the international sorting center
+    }
+)
+PARCEL_PL_DEPARTURES = frozenset(
+    {
+        "WYJPL",  # Shipment left Poland
+    }
+)

@@ -75,6 +75,20 @@ STATUS_DETAILS: dict[str, tuple[Status | None, Reason | None]] = {
 }
 
 
+# status_detail values that say the parcel left the place of the scan (departure scans).
+DEPARTURE_DETAILS = frozenset(
+    {
+        "departed_facility",  # departed a carrier facility
+        "departed_origin_facility",  # departed the origin facility
+    }
+)
+
+
+def departs(status_detail: str | None) -> bool:
+    """Whether a status_detail is a departure scan."""
+    return status_detail in DEPARTURE_DETAILS
+
+
 def event_code(status: str | None, status_detail: str | None) -> str:
     """Our event code: ``status/status_detail``, or ``status`` when there is no detail."""
     parts = [p for p in (status or "", status_detail or "") if p]
@@ -151,6 +165,12 @@ STATUS_FALLBACK: dict[Status, tuple[str, str]] = {
 }
 
 
-def encode(status: Status, reason: Reason | None) -> tuple[str, str]:
+# Written instead of the in-transit pair for a departure scan.
+DEPARTURE: tuple[str, str] = ("in_transit", "departed_facility")
+
+
+def encode(status: Status, reason: Reason | None, *, departed: bool = False) -> tuple[str, str]:
     """EasyPost (status, status_detail) for our status and reason (lossy where noted)."""
+    if departed and (status, reason) == (Status.IN_TRANSIT, None):
+        return DEPARTURE
     return REVERSE.get((status, reason)) or STATUS_FALLBACK[status]

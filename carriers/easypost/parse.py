@@ -48,7 +48,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from carriers.easypost.codes import event_code, lookup
+from carriers.easypost.codes import departs, event_code, lookup
 from carriers.models import (
     EstimatedDelivery,
     Location,
@@ -259,7 +259,9 @@ def _event(
             )
         )
         return None
-    return TrackingEvent(occurred_at, mapped.status, mapped.reason, code, message, location)
+    return TrackingEvent(
+        occurred_at, mapped.status, mapped.reason, code, message, location, departs(detail_code)
+    )
 
 
 # -- times ----------------------------------------------------------------------------------

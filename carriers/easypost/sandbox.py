@@ -7,13 +7,14 @@ sandbox answers with an empty last page because it returns everything on the fir
 simply leaves out codes it has no tracker for, so numbers the world does not know are
 absent from the list: that is the real "not found" of this endpoint.
 
-Encoding (our model back to EasyPost's): status and reason through codes.encode; event
-times as EasyPost writes them, i.e. UTC with ``Z`` for scans with a place, and for scans
-without one the wall-clock time in the zone parse.py will resolve them with, still labelled
-``Z`` (so the newest placed scan's location is written as the destination); an estimated
-day as ``est_delivery_date_local`` plus midnight-UTC ``est_delivery_date``; an estimated
-time as its UTC instant. EasyPost has no window and no failed-attempt status: a window is
-written as its latest end, ``attempt_fail`` as an in-transit delivery exception.
+Encoding (our model back to EasyPost's): status and reason through codes.encode (a
+departure scan in transit as ``departed_facility``); event times as EasyPost writes them,
+i.e. UTC with ``Z`` for scans with a place, and for scans without one the wall-clock time in
+the zone parse.py will resolve them with, still labelled ``Z`` (so the newest placed scan's
+location is written as the destination); an estimated day as ``est_delivery_date_local``
+plus midnight-UTC ``est_delivery_date``; an estimated time as its UTC instant. EasyPost has
+no window and no failed-attempt status: a window is written as its latest end,
+``attempt_fail`` as an in-transit delivery exception.
 """
 
 from __future__ import annotations
@@ -129,7 +130,7 @@ def _destination(events: Sequence[TrackingEvent]) -> Location | None:
 
 
 def _detail(event: TrackingEvent, destination: Location | None) -> dict[str, Any]:
-    status, detail = encode(event.status, event.reason)
+    status, detail = encode(event.status, event.reason, departed=event.departed)
     return {
         "object": "TrackingDetail",
         "message": event.description,

@@ -111,6 +111,14 @@ EVENT_TYPES: dict[str, Meaning] = {
     "CP": Meaning("Clearance in Progress", S.IN_TRANSIT, R.CUSTOMS),
 }
 
+# Event types that say the parcel left the place of the scan (departure scans).
+DEPARTURE_TYPES = frozenset(
+    {
+        "DP",  # Departed
+        "LO",  # Left Origin
+    }
+)
+
 # Event types whose status is told by the exception code that comes with them.
 GENERIC_EVENT_TYPES = frozenset({"DE", "SE", "DY", "DD", "PD", "CD"})
 
@@ -266,6 +274,11 @@ def classify(
         if status is Status.IN_TRANSIT:
             status = Status.EXCEPTION
     return Classified(status, reason, ())
+
+
+def departs(event_type: str) -> bool:
+    """Whether an event type is a departure scan; derived codes never are."""
+    return event_type.strip().upper() in DEPARTURE_TYPES
 
 
 def _read_delay(delay: Delay | None) -> tuple[Reason | None, bool, list[str]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
-from carriers.fedex.codes import Classified, Delay, classify
+from carriers.fedex.codes import Classified, Delay, classify, departs
 from carriers.models import (
     EstimatedDelivery,
     Location,
@@ -177,6 +177,7 @@ def _events(
                 code=raw.code,
                 description=raw.description,
                 location=raw.location,
+                departed=departs(raw.event_type),
             )
         )
     return events

@@ -16,8 +16,9 @@ a cause is written the way FedEx says it, as a delay (``exception`` with that ca
 other pair without a code is written as its status without the reason, else as ``DY``
 (``exception``, no cause). A cause FedEx cannot state is dropped, never replaced by another.
 ``pending`` has no FedEx form: FedEx answers "not found" for a number it has not seen, and
-so does the sandbox. ``unknown`` events keep their own code. An estimate that is
-a datetime exactly at local midnight reads back as that day (FedEx's way of writing a day).
+so does the sandbox. ``unknown`` events keep their own code. A departure scan in transit is
+written as ``DP`` (Departed). An estimate that is a datetime exactly at local midnight reads
+back as that day (FedEx's way of writing a day).
 """
 
 from __future__ import annotations
@@ -99,6 +100,8 @@ def _reverse() -> dict[tuple[Status, Reason | None], Encoding]:
 
 
 REVERSE: dict[tuple[Status, Reason | None], Encoding] = _reverse()
+# Written instead of the in-transit code for a departure scan.
+DEPARTURE = Encoding("DP")
 
 
 def encoding_for(status: Status, reason: Reason | None) -> Encoding | None:
@@ -205,6 +208,8 @@ def _found(result: TrackingResult) -> dict[str, Any]:
 
 
 def _encode_event(event: TrackingEvent) -> Encoding:
+    if event.departed and (event.status, event.reason) == (Status.IN_TRANSIT, None):
+        return DEPARTURE
     encoding = encoding_for(event.status, event.reason)
     if encoding is not None:
         return encoding

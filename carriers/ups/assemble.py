@@ -182,6 +182,7 @@ def _event(
         code=activity.joined_code,
         description=activity.description,
         location=activity.location,
+        departed=mapping.departed,
     )
 
 

@@ -69,6 +69,29 @@ TYPE_TABLES: dict[str, tuple[str, ...]] = {
     "NA": (),
 }
 
+# Codes that say the parcel left the place of the activity (departure scans), as (table, code)
+# with the code spelled as in ups_codes.csv: a code departs only in the table it is read from.
+DEPARTURES: frozenset[tuple[str, str]] = frozenset(
+    {
+        (MOVEMENT, "DP"),  # Departure scan (the package has departed from a UPS building)
+        (MOVEMENT, "UD"),  # Updated Departure
+        (PACKAGE_EXCEPTIONS, "2O"),  # Departed from Facility
+        (PACKAGE_EXCEPTIONS, "F3"),  # Departure Scan
+        (DELIVERY_CODES, "F3"),  # Departure Scan
+        (DELIVERY_CODES, "2J"),  # Package Departed From USPS Sort Facility
+        (MAIL_INNOVATIONS, "DR"),  # Departed USPS Facility
+        (MAIL_INNOVATIONS, "DY"),  # Departed USPS Facility
+        (MAIL_INNOVATIONS, "MW"),  # Departure from Origin Mail Innovations Facility
+        (MAIL_INNOVATIONS, "OF"),  # Departure Scan: Enroute to customer
+        (MAIL_INNOVATIONS, "Q4"),  # Package departed international carrier facility
+        (MAIL_INNOVATIONS, "ZU"),  # Departed UPS Facility
+        (FREIGHT_ACTIVITY, "005"),  # Departure
+        (FREIGHT_ACTIVITY, "028"),  # Departed Transit Leg
+        (FREIGHT_ACTIVITY, "073"),  # Departed Delivery Location
+        (FREIGHT_ACTIVITY, "080"),  # Confirmed Gateway Departure
+    }
+)
+
 # Statuses whose cause may come from the activity's code when the status code names none.
 _CAUSE_STATUSES = frozenset({Status.EXCEPTION, Status.ATTEMPT_FAIL})
 
@@ -99,6 +122,7 @@ class EventMapping:
     status: Status
     reason: Reason | None
     unknown: str | None = None
+    departed: bool = False  # the activity's code is a departure scan (see DEPARTURES)
 
 
 def normalize(code: str) -> str:
@@ -169,7 +193,8 @@ def map_event(
     is the status code's, or, when that names no cause, the code's (if the code agrees on
     the status or the status code is a generic exception/delay). An activity without a
     type whose code is itself a type letter (seen in SOAP responses) is read as that type;
-    a code equal to its type (legacy Mail Innovations) adds nothing.
+    a code equal to its type (legacy Mail Innovations) adds nothing. The activity is a
+    departure when the entry its code resolves to is in :data:`DEPARTURES`.
     """
     type_code, code, status = type_code.strip(), code.strip(), status.strip()
     if not type_code and activity_type(code) is not None:
@@ -179,15 +204,17 @@ def map_event(
     type_entry = activity_type(type_code) if type_code else None
     code_entry = activity_code(type_code, code, mail_innovations=mail_innovations) if code else None
     status_entry = status_code(status) if status else None
+    departed = code_entry is not None and (code_entry.table, code_entry.code) in DEPARTURES
     unknown = _unknown_part(type_code, type_entry, code, code_entry, status, status_entry)
     if unknown is not None:
-        return EventMapping(Status.UNKNOWN, None, unknown)
+        return EventMapping(Status.UNKNOWN, None, unknown, departed=departed)
     if status_entry is not None:
-        return EventMapping(status_entry.status, _combined_reason(status_entry, code_entry))
+        reason = _combined_reason(status_entry, code_entry)
+        return EventMapping(status_entry.status, reason, departed=departed)
     entry = code_entry or type_entry
     if entry is None:
         return EventMapping(Status.UNKNOWN, None, "an activity without type, code or status code")
-    return EventMapping(entry.status, entry.reason)
+    return EventMapping(entry.status, entry.reason, departed=departed)
 
 
 def _unknown_part(

@@ -14,7 +14,8 @@ Each (status, reason) is written as one representative UPS activity, chosen by h
 :data:`REPRESENTATIVE` from the tables in :mod:`carriers.ups.codes`; every choice parses back
 to its own key (a test checks). A pair UPS cannot express falls back to the same status
 without the reason (``out_for_delivery`` + a reason), and ``unknown`` is written as an
-undocumented exception code (X/KB, "UPS INTERNAL ACTIVITY CODE"). UPS states one delivery
+undocumented exception code (X/KB, "UPS INTERNAL ACTIVITY CODE"). A departure scan in
+transit is written as UPS's movement scan ``DP`` (:data:`DEPARTURE`). UPS states one delivery
 day: an estimate spanning several days is written as its last day, and a time window needs a
 destination with a known zone (taken from the newest event's location), else only the day.
 """
@@ -74,6 +75,8 @@ REPRESENTATIVE: dict[tuple[Status, Reason | None], tuple[str, str, str]] = {
     (Status.EXCEPTION, Reason.UNKNOWN): ("X", "1X", "086"),
     (Status.UNKNOWN, None): ("X", "KB", ""),
 }
+# Written instead of the in-transit activity for a departure scan: Departure scan, On the Way.
+DEPARTURE: tuple[str, str, str] = ("I", "DP", "005")
 _UNKNOWN_DESCRIPTION = "UPS INTERNAL ACTIVITY CODE"
 
 
@@ -143,8 +146,12 @@ def _shipment(result: TrackingResult) -> dict[str, Any]:
     return {"inquiryNumber": result.tracking_number, "package": [package]}
 
 
-def _status(status: Status, reason: Reason | None, description: str) -> dict[str, str]:
-    type_code, code, status_number = representative(status, reason)
+def _status(
+    status: Status, reason: Reason | None, description: str, *, departed: bool = False
+) -> dict[str, str]:
+    in_transit = (status, reason) == (Status.IN_TRANSIT, None)
+    parts = DEPARTURE if departed and in_transit else representative(status, reason)
+    type_code, code, status_number = parts
     if not description:
         description = _description(type_code, code, status_number)
     shown: dict[str, str] = {"type": type_code, "code": code, "description": description}
@@ -170,7 +177,7 @@ def _activity(event: TrackingEvent) -> dict[str, Any]:
     gmt = when.astimezone(UTC)
     return {
         "location": {"address": _address(event.location)},
-        "status": _status(event.status, event.reason, event.description),
+        "status": _status(event.status, event.reason, event.description, departed=event.departed),
         "date": when.strftime("%Y%m%d"),
         "time": when.strftime("%H%M%S"),
         "gmtDate": gmt.strftime("%Y%m%d"),

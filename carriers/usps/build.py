@@ -23,7 +23,13 @@ from carriers.models import (
 )
 from carriers.taxonomy import Status
 from carriers.timezones import US_STATE_ZONES, localize
-from carriers.usps.codes import CodeMapping, category_status, code_for_text, event_mapping
+from carriers.usps.codes import (
+    CodeMapping,
+    category_status,
+    code_for_text,
+    departs,
+    event_mapping,
+)
 
 CARRIER = "usps"
 
@@ -56,7 +62,7 @@ class Draft:
             status, reason = Status.UNKNOWN, None
         else:
             status, reason = mapping
-        self.events.append(TrackingEvent(when, status, reason, code, text, place))
+        self.events.append(TrackingEvent(when, status, reason, code, text, place, departs(code)))
 
     def place_in_zone(
         self, naive: datetime, code: str, text: str, places: Sequence[Location | None]

@@ -101,6 +101,17 @@ EVENT_CODES: dict[str, CodeMapping] = {
     "43": (Status.DELIVERED, None),  # Picked Up
 }
 
+# Event codes that say the parcel left the place of the scan (departure scans). Not 10: its
+# event texts say "Arrived at" as often as "Departed".
+DEPARTURE_CODES = frozenset(
+    {
+        "EF",  # Departed Sort Facility
+        "SF",  # Departed Post Office
+        "T1",  # Departed USPS (Regional) Facility (observed)
+        "82",  # Departed Shipping Partner Facility
+    }
+)
+
 # The old Web Tools field set (usps_delivery_attempt_failed.xml) sends no EventCode, only
 # an upper-case event text. This reviewed table names the code each such text stands for;
 # only texts that say the same as the code's description are listed. A text not listed is
@@ -152,6 +163,11 @@ NOT_FOUND_ERRORS: frozenset[str] = frozenset(
 def event_mapping(code: str) -> CodeMapping | None:
     """(status, reason) for an event code, or None when the code is not in the table."""
     return EVENT_CODES.get(code.strip().upper())
+
+
+def departs(code: str) -> bool:
+    """Whether an event code is a departure scan."""
+    return code.strip().upper() in DEPARTURE_CODES
 
 
 def code_for_text(text: str) -> str | None:

@@ -7,9 +7,11 @@ USPS really sends (150001 "A status update is not yet available").
 
 Encoding our model back into USPS terms:
 
-* Event codes: the event's own code when it is a USPS code with the same (status, reason);
-  else the representative code chosen in :data:`REPRESENTATIVE_CODES`; else the default
-  code of the status in :data:`STATUS_DEFAULT_CODES` (USPS has no code for, e.g., a weather
+* Event codes: the event's own code when it is a USPS code with the same (status, reason)
+  and says departed exactly when the event does; else :data:`DEPARTURE_CODE` for a
+  departure scan in transit; else the representative code chosen in
+  :data:`REPRESENTATIVE_CODES`; else the default code of the status in
+  :data:`STATUS_DEFAULT_CODES` (USPS has no code for, e.g., a weather
   delay: it becomes 71 "Rescheduled to next delivery day", reason unknown). An event of
   status unknown keeps its own code when that code is not in our tables, else gets
   :data:`UNMAPPED_CODE`, standing for the Pub 199 codes our tables do not know. Pending
@@ -42,7 +44,7 @@ from carriers.models import EstimatedDelivery, TrackingEvent, TrackingResult
 from carriers.taxonomy import Reason, Status
 from carriers.timezones import US_STATE_ZONES
 from carriers.usps.client import TOKEN_PATH
-from carriers.usps.codes import EVENT_CODES, CodeMapping
+from carriers.usps.codes import EVENT_CODES, CodeMapping, departs
 
 _PATH = re.compile(r"/tracking/v3/tracking/([^/]+)$")
 
@@ -65,6 +67,9 @@ REPRESENTATIVE_CODES: dict[CodeMapping, str] = {
     (Status.EXCEPTION, Reason.UNKNOWN): "71",
     (Status.EXCEPTION, Reason.NO_SCAN): "DX",
 }
+
+# Written instead of the in-transit code for a departure scan: Departed USPS Regional Facility.
+DEPARTURE_CODE = "T1"
 
 # When USPS has no code for the reason: the status's most common code.
 STATUS_DEFAULT_CODES: dict[Status, str] = {
@@ -106,10 +111,12 @@ NOT_YET_AVAILABLE = (
 def event_code(event: TrackingEvent) -> str:
     """The USPS code written for an event (see the module doc)."""
     pair = (event.status, event.reason)
-    if EVENT_CODES.get(event.code) == pair:
+    if EVENT_CODES.get(event.code) == pair and departs(event.code) is event.departed:
         return event.code
     if event.status is Status.UNKNOWN:
         return event.code if event.code and event.code not in EVENT_CODES else UNMAPPED_CODE
+    if event.departed and pair == (Status.IN_TRANSIT, None):
+        return DEPARTURE_CODE
     code = REPRESENTATIVE_CODES.get(pair) or STATUS_DEFAULT_CODES.get(event.status)
     if code is None:
         raise ValueError(
