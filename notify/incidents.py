@@ -9,9 +9,10 @@ exactly the incidents that were visible then; each one is stored in ``incidents`
 
 An incident applies to exactly the parcels whose route or destination it touches:
 parcels sitting at the facility since shortly before it started (held, whether or not
-they have their own exception scan yet), and, while it lasts, parcels on their way whose
-lane normally passes the facility (most delivered parcels of the same carrier, service,
-origin and destination state were scanned there) and that have not passed it yet.
+they have their own exception scan yet; not one whose newest scan there is a departure:
+it left before the stop), and, while it lasts, parcels on their way whose lane normally
+passes the facility (most delivered parcels of the same carrier, service, origin and
+destination state were scanned there) and that have not passed it yet.
 """
 
 from __future__ import annotations
@@ -275,7 +276,8 @@ class IncidentIndex:
             return None
         last = p.events[-1]
         grace = timedelta(hours=self.rules.incidents.within_hours)
-        for inc in self.by_facility.get(last.facility or "", []):
+        held_at = None if last.departed else last.facility  # a departure: it left that place
+        for inc in self.by_facility.get(held_at or "", []):
             before_end = inc.ends_at is None or last.occurred_at < inc.ends_at
             if last.occurred_at >= inc.starts_at - grace and before_end:
                 return inc, last

@@ -59,6 +59,7 @@ class Event(NamedTuple):
     postal_code: str | None = None
     country: str | None = None
     local_time: str | None = None  # ISO 8601 with the scan location's offset
+    departed: bool = False  # a departure scan: the parcel left this place
 
     @property
     def facility(self) -> str | None:
@@ -175,6 +176,7 @@ def event_from_row(r: Any) -> Event:
         r.postal_code,
         r.country,
         r.local_time,
+        bool(r.departed),
     )
 
 

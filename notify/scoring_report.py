@@ -17,16 +17,23 @@ from notify.scoring import Score, default_times, replay
 
 
 def _current(folder: Path) -> bool:
-    """A cached world from this generator: its truth has every column the scorer reads (an
-    older world, without ``outcome_known`` say, would be scored on a different truth)."""
+    """A cached world from this generator: its truth and scans have every column the scorer
+    reads (an older world, without ``outcome_known`` or departure scans say, would be scored
+    on a different truth, or show the carriers' scans without their departures)."""
+    from notify.simulate.emit import SCAN_COLUMNS
     from notify.simulate.truth import TRUTH_COLUMNS
 
-    truth = folder / "truth" / "shipments.csv"
-    if not (folder / "world.json").exists() or not truth.exists():
+    files = {folder / "truth" / "shipments.csv": TRUTH_COLUMNS,
+             folder / "tracking" / "scans.csv": SCAN_COLUMNS}  # fmt: skip
+    if not (folder / "world.json").exists():
         return False
-    with truth.open(encoding="utf-8") as handle:
-        header = handle.readline().strip().split(",")
-    return set(TRUTH_COLUMNS) <= set(header)
+    for path, columns in files.items():
+        if not path.exists():
+            return False
+        with path.open(encoding="utf-8") as handle:
+            if not set(columns) <= set(handle.readline().strip().split(",")):
+                return False
+    return True
 
 
 def _worlds(args: argparse.Namespace, console: Console) -> list[Path]:

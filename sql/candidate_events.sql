@@ -14,7 +14,7 @@ WITH open_parcels AS (
     )
 )
 SELECT e.carrier, e.tracking_number, e.event_id, e.occurred_at, e.local_time, e.status,
-       e.reason, e.city, e.region, e.postal_code, e.country
+       e.reason, e.city, e.region, e.postal_code, e.country, e.departed
 FROM tracking_events e
 JOIN open_parcels p ON p.carrier = e.carrier AND p.tracking_number = e.tracking_number
 WHERE e.occurred_at <= :as_of

@@ -1,7 +1,7 @@
 -- Events seen up to the run's as-of time of every parcel with a delay episode open then,
 -- oldest first, grouped by tracking number (the ETA stage reads each parcel's story).
 SELECT e.carrier, e.tracking_number, e.event_id, e.occurred_at, e.local_time, e.status,
-       e.reason, e.city, e.region, e.postal_code, e.country
+       e.reason, e.city, e.region, e.postal_code, e.country, e.departed
 FROM tracking_events e
 WHERE e.occurred_at <= :as_of
   AND EXISTS (

@@ -7,7 +7,7 @@ WITH delivered AS (
   GROUP BY carrier, tracking_number
 )
 SELECT e.carrier, e.tracking_number, e.event_id, e.occurred_at, e.local_time, e.status,
-       e.reason, e.city, e.region, e.postal_code, e.country
+       e.reason, e.city, e.region, e.postal_code, e.country, e.departed
 FROM tracking_events e
 JOIN delivered d ON d.carrier = e.carrier AND d.tracking_number = e.tracking_number
 WHERE e.occurred_at <= d.delivered_at

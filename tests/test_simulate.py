@@ -45,7 +45,7 @@ COLUMNS = {
     ],
     "tracking/scans.csv": [
         "carrier", "tracking_number", "service", "occurred_at", "status", "reason",
-        "description", "city", "region", "postal_code", "country",
+        "description", "city", "region", "postal_code", "country", "departed",
     ],
     "tracking/etas.csv": ["carrier", "tracking_number", "stated_at", "earliest", "latest"],
     "truth/shipments.csv": [
@@ -294,6 +294,19 @@ def test_scans_are_in_time_order_and_stop_at_delivery(frames: dict) -> None:
         assert delivered.sum() <= 1
         if delivered.any():
             assert delivered.iloc[-1]
+
+
+def test_departure_scans_leave_the_place_of_the_scan_before(frames: dict) -> None:
+    """A departure is an in-transit scan at the hub the parcel arrived at just before."""
+    scans = frames["tracking/scans.csv"]
+    assert set(scans.departed) == {"", "true"}
+    previous = scans.groupby("tracking_number", sort=False)[["city", "status"]].shift()
+    departed = scans.departed == "true"
+    assert departed.sum() > 0
+    assert (scans.status[departed] == "in_transit").all()
+    moved_on = departed & (previous.city != scans.city)
+    assert not moved_on.any(), scans[moved_on].head()
+    assert scans.description[departed].str.contains("Depart").all()
 
 
 def test_sequences_follow_label_pickup_hubs_delivery(frames: dict) -> None:

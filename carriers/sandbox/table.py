@@ -29,22 +29,30 @@ _ZONES: dict[int, timezone] = {}
 EMPTY, DAY, INSTANT = 0, 1, 2
 
 
-def read_chunks(path: Path, columns: Sequence[str], text: Sequence[str]) -> Iterator[pd.DataFrame]:
-    """The file in chunks of strings; ``text`` columns come as categoricals, "" for empty."""
+def read_chunks(
+    path: Path, columns: Sequence[str], text: Sequence[str], optional: Sequence[str] = ()
+) -> Iterator[pd.DataFrame]:
+    """The file in chunks of strings; ``text`` columns come as categoricals, "" for empty.
+    An ``optional`` column the file lacks comes as all empty."""
     header = pd.read_csv(path, nrows=0).columns
     absent = [c for c in columns if c not in header]
     if absent:
         raise ValueError(
             f"{path}: missing column(s) {', '.join(absent)}; expected {', '.join(columns)}"
         )
-    dtypes = {c: ("category" if c in text else str) for c in columns}
-    yield from pd.read_csv(
+    present = [*columns, *(c for c in optional if c in header)]
+    missing = [c for c in optional if c not in header]
+    dtypes = {c: ("category" if c in text else str) for c in present}
+    for chunk in pd.read_csv(
         path,
-        usecols=list(columns),
+        usecols=present,
         dtype=dtypes,
         keep_default_na=False,
         chunksize=CHUNK_ROWS,
-    )
+    ):
+        for column in missing:
+            chunk[column] = pd.Categorical([""] * len(chunk))
+        yield chunk
 
 
 def ascii_bytes(values: pd.Series, label: str) -> np.ndarray:

@@ -1,7 +1,8 @@
 """A simulated world's tracking, answered per number and as of any moment.
 
 The simulator writes ``<world>/tracking/scans.csv`` (carrier, tracking_number, service,
-occurred_at, status, reason, description, city, region, postal_code, country) and
+occurred_at, status, reason, description, city, region, postal_code, country, and
+optionally departed: ``true`` on a departure scan, empty otherwise) and
 ``etas.csv`` (carrier, tracking_number, stated_at, earliest, latest). Status and reason
 hold our taxonomy values; times are ISO 8601 with an offset, which is kept. An ETA bound is
 a date (YYYY-MM-DD) or an aware ISO datetime; a statement with both bounds empty means the
@@ -49,7 +50,11 @@ SCAN_COLUMNS = (
     "postal_code",
     "country",
 )
-SCAN_TEXT = tuple(c for c in SCAN_COLUMNS if c not in ("tracking_number", "occurred_at"))
+OPTIONAL_SCAN_COLUMNS = ("departed",)  # a world written before it has no departure scans
+SCAN_TEXT = (
+    *(c for c in SCAN_COLUMNS if c not in ("tracking_number", "occurred_at")),
+    *OPTIONAL_SCAN_COLUMNS,
+)
 ETA_COLUMNS = ("carrier", "tracking_number", "stated_at", "earliest", "latest")
 _LOCATION = ("city", "region", "postal_code", "country")
 _STATUS: dict[str, Status] = {s.value: s for s in Status}
@@ -84,7 +89,7 @@ class _Scans:
         numbers: list[np.ndarray] = []
         times: list[Instants] = []
         texts: dict[str, list] = {c: [] for c in SCAN_TEXT}
-        for chunk in read_chunks(path, SCAN_COLUMNS, SCAN_TEXT):
+        for chunk in read_chunks(path, SCAN_COLUMNS, SCAN_TEXT, OPTIONAL_SCAN_COLUMNS):
             numbers.append(encode_numbers(chunk["tracking_number"], str(path)))
             times.append(Instants.parse(chunk["occurred_at"], f"{path} column occurred_at"))
             for column in SCAN_TEXT:
@@ -92,6 +97,12 @@ class _Scans:
         columns = {c: Text.join(parts) for c, parts in texts.items()}
         _vocabulary(columns["status"], path, "status", allow_empty=False)
         _vocabulary(columns["reason"], path, "reason", allow_empty=True)
+        odd = [v for v in columns["departed"].values if v not in ("", "true")]
+        if odd:
+            raise ValueError(
+                f"{path}: column departed holds {odd[0]!r}; write true on a departure scan, "
+                "else leave it empty"
+            )
         joined = Instants.join(times)
         index, order = KeyIndex.build(columns.pop("carrier"), _join_numbers(numbers), joined.utc_ns)
         return cls(index, joined.take(order), {c: t.take(order) for c, t in columns.items()})
@@ -123,6 +134,7 @@ class _Scans:
                     code="",
                     description=text["description"][i],
                     location=Location(*place),
+                    departed=text["departed"][i] == "true",
                 )
             )
         return tuple(events)

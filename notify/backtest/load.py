@@ -66,6 +66,7 @@ def _scan_rows(chunk: pd.DataFrame) -> list[dict]:
             "region": _text(chunk, "region"),
             "postal_code": _text(chunk, "postal_code"),
             "country": _text(chunk, "country"),
+            "departed": chunk.get("departed", pd.Series("", index=chunk.index)) == "true",
         }
     )
     rows = frame.to_dict(orient="records")

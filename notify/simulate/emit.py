@@ -32,7 +32,7 @@ from notify.simulate.timeline import SLOTS, WITHDRAWN, Track
 Arr = NDArray[Any]
 SCAN_COLUMNS = (
     "carrier", "tracking_number", "service", "occurred_at", "status", "reason", "description",
-    "city", "region", "postal_code", "country",
+    "city", "region", "postal_code", "country", "departed",
 )  # fmt: skip
 ETA_COLUMNS = ("carrier", "tracking_number", "stated_at", "earliest", "latest")
 DESTINATION = -1  # site code of the parcel's own delivery address
@@ -152,6 +152,7 @@ def scan_columns(
         "region": where("region", places.region[dest]),
         "postal_code": where("postal_code", postal[rows.parcel]),
         "country": where("country", places.country[dest]),
+        "departed": np.where(rows.kind == Scan.HUB_DEPARTURE, "true", "").astype(object),
     }
 
 

@@ -62,6 +62,7 @@ class IngestResult:
 EVENT_COLUMNS = [
     "carrier", "tracking_number", "occurred_at", "local_time", "status", "reason", "code",
     "description", "city", "region", "postal_code", "country", "payload_id", "first_seen_at",
+    "departed",
 ]  # fmt: skip
 EVENT_KEY = ["carrier", "tracking_number", "occurred_at", "code", "status"]
 ETA_COLUMNS = ["carrier", "tracking_number", "stated_at", "earliest", "latest", "payload_id"]
@@ -123,7 +124,7 @@ def _collect(
             (r.carrier, r.tracking_number, e.occurred_at, e.occurred_at.isoformat(),
              e.status.value, e.reason.value if e.reason else None, e.code[:60], e.description,
              e.location.city, e.location.region, e.location.postal_code, e.location.country,
-             payload_id, stated_at)
+             payload_id, stated_at, e.departed)
             for e in r.events
         )  # fmt: skip
         out.unknown_codes.update(f"{r.carrier}:{code}" for code in r.unknown_codes)

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 from notify.store.types import UTCDateTime
@@ -147,6 +148,8 @@ tracking_events = Table(
     Column("country", String(3)),
     Column("payload_id", Integer, ForeignKey("raw_payloads.payload_id")),
     Column("first_seen_at", UTCDateTime, nullable=False),
+    # The carrier's code says the parcel left the scan's place (a departure scan).
+    Column("departed", Boolean, nullable=False, server_default=false()),
     UniqueConstraint("carrier", "tracking_number", "occurred_at", "code", "status"),
 )
 

@@ -53,14 +53,14 @@ def _write(folder: Path, parcels: dict[str, dict]) -> Path:
     return folder
 
 
-def _scan(engine, number, hours, status, reason=None, place=HERE, code="X"):
+def _scan(engine, number, hours, status, reason=None, place=HERE, code="X", departed=False):
     at = T0 + timedelta(hours=hours)
     with engine.begin() as conn:
         conn.execute(schema.tracking_events.insert().values(
             carrier="fedex", tracking_number=number, occurred_at=at, local_time=at.isoformat(),
             status=status, reason=reason, code=f"{code}{hours}", description=status,
             city=place[0], region=place[1], postal_code=place[2], country=place[3],
-            first_seen_at=at))  # fmt: skip
+            first_seen_at=at, departed=departed))  # fmt: skip
 
 
 def _eta(engine, number, hours, day):
@@ -190,3 +190,27 @@ def test_an_incident_touches_parcels_held_there_or_routed_through_it(engine, tmp
     assert incident.ends_at == T0 + timedelta(hours=30)
     states = {e.tracking_number: (e.kind, e.closed_at) for e in _episodes(engine)}
     assert states["505"][1] is not None  # no longer at risk: resolved
+
+
+def test_a_parcel_that_departed_the_hub_before_the_stop_is_not_held_by_it(engine, tmp_path):
+    """Both parcels reached the Kansas City hub in the hours before its first weather
+    exception (inside the incident's grace window). The one whose newest scan there is a
+    departure has left: the stop does not hold it (and, having passed the hub, it is not on
+    its way there either). The one still sitting there is held."""
+    parcels = {n: {} for n in ("601", "602", "603", "604", "605")}
+    history = {f"9{i:02d}": {} for i in range(40)}
+    load_order_files(engine, _write(tmp_path / "o", {**parcels, **history}))
+    for i, number in enumerate(history):  # delivered parcels of the same lane, via the hub
+        _scan(engine, number, -120 + i, "in_transit", place=HUB)
+        _scan(engine, number, -100 + i, "delivered", place=("Kansas City", "MO", "64105", "US"))
+    for i, number in enumerate(("601", "602", "603")):
+        _scan(engine, number, 3 + i, "in_transit", place=HUB)
+        _scan(engine, number, 8 + i, "exception", "weather", place=HUB)
+    for number in ("604", "605"):
+        _scan(engine, number, 0, "in_transit")
+        _scan(engine, number, 4, "in_transit", place=HUB)
+    _scan(engine, "604", 6, "in_transit", place=HUB, code="DP", departed=True)
+    assert _run(engine, 11).incidents_active == 1
+    kinds = {e.tracking_number: e.kind for e in _episodes(engine)}
+    assert kinds.get("605") == "incident"  # still at the hub
+    assert "604" not in kinds  # left it two hours before the first weather scan
