@@ -17,7 +17,6 @@ import json
 import struct
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -26,7 +25,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench.measure import Step, measured
+from bench.measure import Step, measured, scratch_dir
 
 RESULTS = Path(__file__).resolve().parent / "results"
 console = Console()
@@ -120,6 +119,18 @@ def run(
     ingest_mode: str,
     save: Callable[[list[Step]], None] | None = None,
 ) -> list[Step]:
+    with scratch_dir("oasis-bench-") as work:
+        return _run(work, orders, seed, database_url, ingest_mode, save)
+
+
+def _run(
+    work: Path,
+    orders: int,
+    seed: int,
+    database_url: str | None,
+    ingest_mode: str,
+    save: Callable[[list[Step]], None] | None,
+) -> list[Step]:
     from sqlalchemy import func, select
 
     from notify.config import load_settings
@@ -130,7 +141,6 @@ def run(
     from notify.stages import compose, detect, eta, gating, ingest, messages, send, target
     from notify.store import open_store, schema
 
-    work = Path(tempfile.mkdtemp(prefix="oasis-bench-"))
     steps = Recorded(save)
     with measured("simulate") as step:
         summary = generate_world(work / "world", orders=orders, seed=seed)
@@ -202,7 +212,8 @@ def run(
         steps.append(step)
     with engine.connect() as conn:
         events = conn.execute(select(func.count()).select_from(schema.tracking_events)).scalar()
-    steps[0].detail = {"scans_in_store": events, "world": str(work / "world")}
+    engine.dispose()
+    steps[0].detail = {"scans_in_store": events}
     steps.append(Step("dag file import, airflow loaded", rows=1, seconds=_dag_import_seconds(True)))
     steps.append(Step("dag file import, cold", rows=1, seconds=_dag_import_seconds(False)))
     return steps

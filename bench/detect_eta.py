@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -28,7 +27,7 @@ from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
-from bench.measure import Step, measured
+from bench.measure import Step, measured, scratch_dir
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CHUNK = 20_000
@@ -111,6 +110,13 @@ def grow(engine: Engine, as_of: datetime, active: int) -> int:
 
 
 def run(active: int, orders: int, seed: int, database_url: str | None) -> tuple[list[Step], dict]:
+    with scratch_dir("oasis-bench-eta-") as work:
+        return _run(work, active, orders, seed, database_url)
+
+
+def _run(
+    work: Path, active: int, orders: int, seed: int, database_url: str | None
+) -> tuple[list[Step], dict]:
     from notify.backtest.load import load_world
     from notify.eta_model import Predictor
     from notify.parcels import load_parcels
@@ -119,7 +125,6 @@ def run(active: int, orders: int, seed: int, database_url: str | None) -> tuple[
     from notify.stages import detect, eta
     from notify.store import open_store, schema
 
-    work = Path(tempfile.mkdtemp(prefix="oasis-bench-eta-"))
     steps: list[Step] = []
     with measured("simulate world") as step:
         summary = generate_world(work / "world", orders=orders, seed=seed)
@@ -161,6 +166,7 @@ def run(active: int, orders: int, seed: int, database_url: str | None) -> tuple[
     steps.append(step)
     meta = {"active": active, "orders": orders, "seed": seed, "as_of": as_of.isoformat(),
             "events_in_store": events, "database": engine.dialect.name}  # fmt: skip
+    engine.dispose()
     return steps, meta
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -66,3 +69,14 @@ def timed(name: str, fn: Callable[[], Any], rows: Callable[[Any], int]) -> Step:
         result = fn()
     step.rows = rows(result)
     return step
+
+
+@contextmanager
+def scratch_dir(prefix: str) -> Iterator[Path]:
+    """A new folder for one run's world, store and spool files, removed afterwards (a
+    million-order run leaves gigabytes), also when the run fails."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

@@ -21,13 +21,14 @@ import argparse
 import json
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+
+from bench.measure import scratch_dir
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ROOT = Path(__file__).resolve().parent.parent
@@ -150,10 +151,13 @@ def main(argv: list[str] | None = None) -> int:
     from tests.provider_stubs import SendGridStub, TwilioStub
 
     low, high = (float(x) for x in args.latency.split(","))
-    work = Path(tempfile.mkdtemp(prefix="oasis-bench-send-"))
-    url = args.database_url or f"sqlite:///{work / 'oasis.db'}"
     rows = []
-    with SendGridStub(latency=(low, high)) as sendgrid, TwilioStub(latency=(low, high)) as twilio:
+    with (
+        scratch_dir("oasis-bench-send-") as work,
+        SendGridStub(latency=(low, high)) as sendgrid,
+        TwilioStub(latency=(low, high)) as twilio,
+    ):
+        url = args.database_url or f"sqlite:///{work / 'oasis.db'}"
         settings = _settings(url, work / "home", sendgrid, twilio)
         stubs = {"sendgrid": sendgrid, "twilio": twilio}
         for provider in args.providers.split(","):

@@ -35,3 +35,20 @@ def test_every_step_is_saved_as_soon_as_it_is_measured():
     steps.append(Step("load orders"))
     assert saved == [["simulate"], ["simulate", "load orders"]]
     assert [s.name for s in steps] == ["simulate", "load orders"]
+
+
+def test_a_scratch_folder_is_removed_after_the_run_even_when_it_fails(tmp_path, monkeypatch):
+    import tempfile
+
+    import pytest
+
+    from bench.measure import scratch_dir
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with scratch_dir("oasis-bench-") as work:
+        (work / "oasis.db").write_bytes(b"x" * 1000)
+        assert work.parent == tmp_path
+    with pytest.raises(RuntimeError), scratch_dir("oasis-bench-") as work:
+        (work / "world").mkdir()
+        raise RuntimeError("out of memory at a million orders")
+    assert list(tmp_path.iterdir()) == []

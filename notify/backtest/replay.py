@@ -158,8 +158,15 @@ def replay(
 ) -> Replay:
     """Load the world into a fresh store and run detect + ETA at every moment (and, once a
     day, the model on every parcel on its way)."""
-    folder = Path(tempfile.mkdtemp(prefix="oasis-backtest-"))
-    engine = _engine(config, folder)
+    with tempfile.TemporaryDirectory(prefix="oasis-backtest-") as folder:  # the SQLite store
+        return _replay(config, _engine(config, Path(folder)), progress)
+
+
+def _replay(
+    config: BacktestConfig,
+    engine: Engine,
+    progress: Callable[[int, int, dict[str, Any]], None] | None,
+) -> Replay:
     loaded = load_world(engine, config.world)
     samples: list[dict[str, Any]] = []
     everyone: list[dict[str, Any]] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 
 import pytest
 
@@ -11,7 +12,10 @@ from notify.simulate import generate_world
 
 
 @pytest.mark.slow
-def test_backtest_replays_a_world_and_writes_the_report(tmp_path):
+def test_backtest_replays_a_world_and_writes_the_report(tmp_path, monkeypatch):
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     world = tmp_path / "world"
     generate_world(world, orders=400, seed=5, days=14)
     out = tmp_path / "report"
@@ -33,6 +37,7 @@ def test_backtest_replays_a_world_and_writes_the_report(tmp_path):
     for name in ("calibration", "by_carrier", "widths", "over_time"):
         assert (out / f"{name}.png").stat().st_size > 1000
     assert len(json.loads((out / "runs.json").read_text())) == 21
+    assert list(scratch.iterdir()) == []  # the replay's scratch store is removed
 
 
 def test_backtest_refuses_a_folder_that_is_not_a_world(tmp_path, capsys):
