@@ -261,6 +261,30 @@ def test_bad_world_files_name_the_problem(
         SandboxWorld.load(bad)
 
 
+def test_departure_scans_are_read_when_the_world_marks_them(tmp_path: Path) -> None:
+    """The optional ``departed`` column: ``true`` on a departure scan; a world written
+    without it has none; any other value is refused, naming the fix."""
+    folder = write_world(tmp_path / "old", SCANS, ETAS)
+    result = SandboxWorld.load(folder).tracking("alpha", "A1")
+    assert result is not None and not any(e.departed for e in result.events)
+    marked = [(*row, "true" if row[6] == "Departed" else "") for row in SCANS]
+    new = tmp_path / "new" / "tracking"
+    write_world(tmp_path / "new", [], ETAS)
+    with (new / "scans.csv").open("w", newline="") as handle:
+        csv.writer(handle).writerows([(*SCAN_HEADER, "departed"), *marked])
+    result = SandboxWorld.load(new).tracking("alpha", "A1")
+    assert result is not None
+    assert [(e.description, e.departed) for e in result.events] == [
+        ("Storm", False),
+        ("Departed", True),
+        ("Label", False),
+    ]
+    with (new / "scans.csv").open("w", newline="") as handle:
+        csv.writer(handle).writerows([(*SCAN_HEADER, "departed"), (*SCANS[0], "yes")])
+    with pytest.raises(ValueError, match="column departed holds 'yes'; write true"):
+        SandboxWorld.load(new)
+
+
 def test_missing_files_and_columns(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=r"scans\.csv"):
         SandboxWorld.load(tmp_path)
