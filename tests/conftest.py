@@ -8,6 +8,7 @@ and the run says so loudly at the end.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -99,3 +100,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
             "Start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
             red=True,
         )
+
+
+def pytest_unconfigure(config) -> None:
+    """The session's private Airflow and Oasis homes go when the session ends."""
+    shutil.rmtree(_SESSION_HOME, ignore_errors=True)
