@@ -12,13 +12,18 @@ parcels sitting at the facility since shortly before it started (held, whether o
 they have their own exception scan yet; not one whose newest scan there is a departure:
 it left before the stop), and, while it lasts, parcels on their way whose lane normally
 passes the facility (most delivered parcels of the same carrier, service, origin and
-destination state were scanned there) and that have not passed it yet.
+destination state were scanned there) and that have not passed it yet. A parcel on such a
+lane whose newest scan came so long before the stop that it should have reached the
+facility before the stop began (longer than ``reach_share`` of the delivered parcels of its
+lane took from pickup to the facility, plus ``within_hours``) is not on its way there: it
+went silent upstream, its own trouble (a stall, a loss) and not the stop's.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections import defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -62,6 +67,9 @@ class Incident:
     evidence: list[int] = field(default_factory=list)
     held: set[tuple[str, str]] = field(default_factory=set)
     routes: set[LaneKey] = field(default_factory=set)
+    # Per route: the time within which most delivered parcels of the lane (``reach_share``)
+    # got from pickup to the facility (absent when none of them had a pickup scan).
+    reach: dict[LaneKey, timedelta] = field(default_factory=dict)
 
     def active(self, as_of: datetime) -> bool:
         return self.ends_at is None or self.ends_at > as_of
@@ -207,7 +215,8 @@ def derive(conn: Connection, as_of: datetime, rules: DetectionRules) -> list[Inc
 
 
 def _routes(conn: Connection, inc: Incident, as_of: datetime, rules: DetectionRules) -> None:
-    """Lanes whose delivered parcels mostly passed the incident's facility."""
+    """Lanes whose delivered parcels mostly passed the incident's facility, and for each the
+    time within which ``reach_share`` of them got from pickup to their first scan there."""
     e, s = schema.tracking_events, schema.shipments
     seen = schema.tracking_events.alias("seen")
     at_place = (
@@ -215,11 +224,10 @@ def _routes(conn: Connection, inc: Incident, as_of: datetime, rules: DetectionRu
         if inc.place.postal_code
         else and_(seen.c.city == inc.place.city, seen.c.region == inc.place.region)
     )
-    through = (
-        select(func.count())
-        .where(seen.c.carrier == s.c.carrier, seen.c.tracking_number == s.c.tracking_number)
-        .where(at_place)
-        .scalar_subquery()
+    same_parcel = and_(seen.c.carrier == s.c.carrier, seen.c.tracking_number == s.c.tracking_number)
+    reached = select(func.min(seen.c.occurred_at)).where(same_parcel, at_place)
+    picked = select(func.min(seen.c.occurred_at)).where(
+        same_parcel, seen.c.status.not_in(sorted(WAITING))
     )
     delivered = (
         select(e.c.carrier, e.c.tracking_number)
@@ -234,7 +242,8 @@ def _routes(conn: Connection, inc: Incident, as_of: datetime, rules: DetectionRu
             s.c.origin_postal_code,
             s.c.destination_postal_code,
             s.c.destination_country,
-            through.label("through"),
+            reached.scalar_subquery().label("reached"),
+            picked.scalar_subquery().label("picked"),
         ).join(
             delivered,
             and_(
@@ -244,13 +253,27 @@ def _routes(conn: Connection, inc: Incident, as_of: datetime, rules: DetectionRu
         )
     ).all()
     counts: dict[LaneKey, list[int]] = defaultdict(lambda: [0, 0])
+    took: dict[LaneKey, list[timedelta]] = defaultdict(list)
     for r in rows:
         key = (r.carrier, r.service, lanes.place(r.origin_postal_code, "US"),
                lanes.place(r.destination_postal_code, r.destination_country))  # fmt: skip
         counts[key][0] += 1
-        counts[key][1] += int(r.through > 0)
+        if r.reached is None:
+            continue
+        counts[key][1] += 1
+        if r.picked is not None:
+            took[key].append(max(as_utc(r.reached) - as_utc(r.picked), timedelta()))
     share = rules.incidents.route_share
     inc.routes = {k for k, (n, through_n) in counts.items() if through_n >= share * n}
+    inc.reach = {
+        k: _share_within(took[k], rules.incidents.reach_share) for k in inc.routes if took[k]
+    }
+
+
+def _share_within(durations: list[timedelta], share: float) -> timedelta:
+    """The shortest time within which ``share`` of ``durations`` (not empty) fall."""
+    ordered = sorted(durations)
+    return ordered[max(math.ceil(share * len(ordered)) - 1, 0)]
 
 
 class IncidentIndex:
@@ -288,9 +311,15 @@ class IncidentIndex:
             return None
         key = (p.carrier, p.service, p.origin, p.destination)
         seen = {e.facility for e in p.events}
+        last = p.events[-1].occurred_at
+        grace = timedelta(hours=self.rules.incidents.within_hours)
         for inc in self.relevant:
-            if inc.active(self.as_of) and key in inc.routes and inc.facility not in seen:
-                return inc, None
+            if not inc.active(self.as_of) or key not in inc.routes or inc.facility in seen:
+                continue
+            reach = inc.reach.get(key)
+            if reach is not None and last + reach + grace < inc.starts_at:
+                continue  # silent since long before the stop: it should have been there by then
+            return inc, None
         return None
 
 

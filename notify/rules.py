@@ -34,6 +34,7 @@ class IncidentRules:
     within_hours: float = 12.0
     expire_hours: float = 96.0
     route_share: float = 0.5
+    reach_share: float = 0.95
 
 
 @dataclass(frozen=True)

@@ -214,3 +214,26 @@ def test_a_parcel_that_departed_the_hub_before_the_stop_is_not_held_by_it(engine
     kinds = {e.tracking_number: e.kind for e in _episodes(engine)}
     assert kinds.get("605") == "incident"  # still at the hub
     assert "604" not in kinds  # left it two hours before the first weather scan
+
+
+def test_a_parcel_silent_since_long_before_the_stop_is_not_on_its_way_to_it(engine, tmp_path):
+    """The delivered parcels of the lane reached the Kansas City hub 4-8 hours after pickup.
+    A parcel scanned at pickup 2 hours before the stop may be on its way into it; one whose
+    newest scan came 3 days before the stop should have been at the hub long before: it
+    went silent upstream (its own trouble), and the weather there is not its cause."""
+    parcels = {n: {} for n in ("701", "702", "703", "704", "705")}
+    history = {f"9{i:02d}": {} for i in range(40)}
+    load_order_files(engine, _write(tmp_path / "o", {**parcels, **history}))
+    for i, number in enumerate(history):  # pickup, then the hub 4-8 hours later, delivered
+        _scan(engine, number, -200 + i, "in_transit")
+        _scan(engine, number, -196 + i + (i % 5), "in_transit", place=HUB)
+        _scan(engine, number, -180 + i, "delivered", place=("Kansas City", "MO", "64105", "US"))
+    for i, number in enumerate(("701", "702", "703")):
+        _scan(engine, number, 3 + i, "in_transit", place=HUB)
+        _scan(engine, number, 6 + i, "exception", "weather", place=HUB)
+    _scan(engine, "704", 4, "in_transit")  # picked up two hours before the first exception
+    _scan(engine, "705", -66, "in_transit")  # picked up three days before: silent since
+    assert _run(engine, 10).incidents_active == 1
+    kinds = {e.tracking_number: (e.kind, e.cause) for e in _episodes(engine)}
+    assert kinds["704"] == ("incident", "weather")
+    assert kinds.get("705", ("", ""))[1] != "weather"
