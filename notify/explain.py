@@ -74,6 +74,13 @@ def _shared(conn: Connection, order_id: str, parcel: dict[str, Any]) -> str | No
     return f"  this tracking number also carries {others} other order(s), not shown here"
 
 
+def _place(event: dict[str, Any]) -> str:
+    """Where the carrier scanned it, as it gave it: " at Memphis, TN 38118, US" (or nothing)."""
+    area = " ".join(str(x) for x in (event.get("region"), event.get("postal_code")) if x)
+    place = ", ".join(str(x) for x in (event.get("city"), area, event.get("country")) if x)
+    return f" at {place}" if place else ""
+
+
 def _parcel_lines(conn: Connection, order_id: str, shipment: Any) -> list[str]:
     p = parcel_story(conn, shipment)
     lines = [f"\nParcel {p['shipment_id']}: {p['carrier']} {p['tracking_number']} ({p['service']})"]
@@ -85,7 +92,11 @@ def _parcel_lines(conn: Connection, order_id: str, shipment: Any) -> list[str]:
         lines.append(shared)
     for e in p["events"]:
         why = f" [{e['reason']}]" if e["reason"] else ""
-        lines.append(f"  #{e['event_id']} {e['local_time']} {e['status']}{why} {e['description']}")
+        left = " (departed)" if e.get("departed") else ""
+        lines.append(
+            f"  #{e['event_id']} {e['local_time']} {e['status']}{why}{left} {e['description']}"
+            + _place(e)
+        )
     for e in p["episodes"]:
         state = f"closed {e['closed_at']} ({e['close_reason']})" if e["closed_at"] else "open"
         lines.append(

@@ -12,15 +12,17 @@ from notify.stages import compose, gating, messages, send
 from notify.store import schema
 from tests.notify.targetworld import AS_OF, World, episode, eta, run
 
+MEMPHIS = {"city": "Memphis", "region": "TN", "postal_code": "38118", "country": "US"}
+
 
 def _events(engine, number, *rows):
     with engine.begin() as conn:
-        for hours, status, reason, text in rows:
+        for hours, status, reason, text, *extra in rows:
             at = AS_OF - timedelta(hours=hours)
             conn.execute(schema.tracking_events.insert().values(
                 carrier="fedex", tracking_number=number, occurred_at=at,
                 local_time=at.isoformat(), status=status, reason=reason, code=status[:3].upper(),
-                description=text, first_seen_at=at))  # fmt: skip
+                description=text, first_seen_at=at, **(extra[0] if extra else {})))  # fmt: skip
 
 
 def test_explain_tells_the_whole_story_of_an_order(engine, tmp_path, monkeypatch):
@@ -31,8 +33,9 @@ def test_explain_tells_the_whole_story_of_an_order(engine, tmp_path, monkeypatch
     w.order("O9", "C2").parcel("S1", "O1", "111", "Wool socks").parcel("S2", "O1", "222", "Hat")
     w.parcel("S9", "O9", "111", "Secret gift")  # another customer's order on the same label
     w.load(engine, tmp_path / "o")
-    _events(engine, "111", (30, "in_transit", None, "Departed Memphis hub"),
-            (20, "exception", "damaged", "Package damaged in transit"))  # fmt: skip
+    _events(engine, "111", (30, "in_transit", None, "Departed FedEx hub",
+                            {**MEMPHIS, "departed": True}),
+            (20, "exception", "damaged", "Package damaged in transit", MEMPHIS))  # fmt: skip
     eta(engine, "r1", episode(engine, "111", "damaged"), "2026-11-24")
     run(engine, "r1")
     compose.compose(engine, run_id="r1", settings=settings)
@@ -48,7 +51,8 @@ def test_explain_tells_the_whole_story_of_an_order(engine, tmp_path, monkeypatch
         "1 x Wool socks (parcel S1)",
         "Parcel S1: fedex 111",
         "also carries 1 other order(s), not shown here",
-        "exception [damaged] Package damaged in transit",
+        "exception [damaged] Package damaged in transit at Memphis, TN 38118, US",
+        "in_transit (departed) Departed FedEx hub at Memphis, TN 38118, US",
         "cause damaged",
         "ETA (run r1): 2026-11-24..2026-11-24",
         "run r1: escalated (helpdesk) case case_",
