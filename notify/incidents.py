@@ -287,6 +287,9 @@ class IncidentIndex:
         self.by_facility: dict[str, list[Incident]] = defaultdict(list)
         for inc in self.relevant:
             self.by_facility[inc.facility].append(inc)
+        self.every: dict[str, list[Incident]] = defaultdict(list)  # ended ones too (lookback)
+        for inc in incidents:
+            self.every[inc.facility].append(inc)
 
     def load_routes(self, conn: Connection) -> None:
         for inc in self.relevant:
@@ -305,6 +308,16 @@ class IncidentIndex:
             if last.occurred_at >= inc.starts_at - grace and before_end:
                 return inc, last
         return self._upstream(p)
+
+    def stopped_at(self, event: Event) -> Incident | None:
+        """The incident (ongoing or over) that had stopped the facility of ``event`` when it
+        was scanned: from shortly before the incident's start (``within_hours``) to its end."""
+        grace = timedelta(hours=self.rules.incidents.within_hours)
+        for inc in self.every.get(event.facility or "", []):
+            ended = inc.ends_at is not None and event.occurred_at >= inc.ends_at
+            if event.occurred_at >= inc.starts_at - grace and not ended:
+                return inc
+        return None
 
     def _upstream(self, p: Parcel) -> tuple[Incident, Event | None] | None:
         if all(e.status in WAITING for e in p.events):

@@ -168,6 +168,19 @@ def _breach(p: Parcel, as_of: datetime, rules: DetectionRules) -> Finding | None
                    p.promised_by_utc)  # fmt: skip
 
 
+def _cause_of_a_stop(p: Parcel, found: Finding, index: incidents.IncidentIndex) -> Finding:
+    """An exception the carrier gives no cause for, scanned at a facility while an incident
+    stopped it, has the incident's cause: many parcels there show it (USPS writes a weather
+    hold as code 71, "rescheduled", with no cause). It depends on that scan alone, not on
+    where the parcel is now, so the cause stays when the parcel moves on."""
+    if found.kind != "exception" or found.cause != Reason.UNKNOWN.value:
+        return found
+    stop = index.stopped_at([e for e in p.events if e.is_trouble][-1])
+    if stop is None:
+        return found
+    return Finding(found.kind, stop.cause, found.evidence, found.evidence_at, found.incident_id)
+
+
 Check = Callable[[Parcel, datetime, DetectionRules], Finding | None]
 AFTER_INCIDENT: tuple[Check, ...] = (_stall, _pickup, _carrier_eta, _breach)
 
@@ -183,6 +196,8 @@ def evaluate(
         return None
     touched = index.touching(p) if index is not None else None
     found = _trouble(p, as_of, rules)
+    if found is not None and index is not None:
+        found = _cause_of_a_stop(p, found, index)
     if found is None and touched is not None:
         inc, held = touched
         ids = _ids([held]) if held is not None else _ids(p.events[-1:])

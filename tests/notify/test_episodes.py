@@ -237,3 +237,27 @@ def test_a_parcel_silent_since_long_before_the_stop_is_not_on_its_way_to_it(engi
     kinds = {e.tracking_number: (e.kind, e.cause) for e in _episodes(engine)}
     assert kinds["704"] == ("incident", "weather")
     assert kinds.get("705", ("", ""))[1] != "weather"
+
+
+def test_an_exception_without_a_cause_at_a_stopped_hub_has_the_stops_cause(engine, tmp_path):
+    """Three parcels show weather at the Kansas City hub: an incident. A parcel with an
+    exception the carrier gives no cause for (USPS code 71) at the hub during the stop is
+    held by the weather, and stays so after it moves on; the same exception a day before the
+    stop, or elsewhere during it, keeps its unknown cause."""
+    parcels = {n: {} for n in ("801", "802", "803", "804", "805", "806")}
+    load_order_files(engine, _write(tmp_path / "o", parcels))
+    for i, number in enumerate(("801", "802", "803")):
+        _scan(engine, number, 3 + i, "in_transit", place=HUB)
+        _scan(engine, number, 6 + i, "exception", "weather", place=HUB)
+    _scan(engine, "804", 5, "in_transit", place=HUB)
+    _scan(engine, "804", 9, "exception", place=HUB)  # no cause given, during the stop
+    _scan(engine, "805", -30, "in_transit", place=HUB)
+    _scan(engine, "805", -24, "exception", place=HUB)  # a day before the stop
+    _scan(engine, "806", 7, "exception")  # in Chicago, during the stop
+    assert _run(engine, 10).incidents_active == 1
+    causes = {e.tracking_number: e.cause for e in _episodes(engine)}
+    assert causes["804"] == "weather"
+    assert causes["805"] == causes["806"] == "unknown"
+    _scan(engine, "804", 30, "in_transit", place=HUB, code="DP", departed=True)  # moves on
+    _run(engine, 31)
+    assert {e.tracking_number: e.cause for e in _episodes(engine, "804")}["804"] == "weather"
