@@ -370,6 +370,8 @@ class _Evidence:
     carrier_title: str
     at: datetime | None  # the carrier's event (or last scan), in the customer's zone
     place: str | None
+    stop_place: str | None = None  # the stopped hub behind the cause (an incident), if any
+    stop_since: datetime | None = None  # when that stop began, in the customer's zone
 
 
 @dataclass(frozen=True)
@@ -549,11 +551,18 @@ def _read_evidence(raw: Any, zone: ZoneInfo) -> _Evidence | None:
     place = _get(raw, "place", path)
     if place is not None and not isinstance(place, str):
         raise RenderError(f"facts{path}['place'] must be a string or null")
+    stop = raw.get("stop")  # optional: facts composed before stops were named lack it
+    stop_place = stop_since = None
+    if stop is not None:
+        stop_place = clean_text(_str(stop, "place", f"{path}['stop']"), SHORT_LIMIT) or None
+        stop_since = _moment(_get(stop, "since", f"{path}['stop']"), zone, f"{path}['stop']")
     return _Evidence(
         kind=kind,
         carrier_title=clean_text(_str(raw, "carrier_title", path), SHORT_LIMIT),
         at=_moment(_get(raw, "at", path), zone, f"{path}['at']"),
         place=(clean_text(place, SHORT_LIMIT) if place else "") or None,
+        stop_place=stop_place,
+        stop_since=stop_since,
     )
 
 
@@ -827,7 +836,14 @@ def unstated_cause_key(kind: object, has_time: bool, has_place: bool) -> str | N
 def _cause_text(
     cause: str, evidence: _Evidence | None, w: _Wording, fmt: _Formatter, length: str
 ) -> str:
-    """The cause sentence: the carrier's reason, or else what the carrier did and when."""
+    """The cause sentence: the carrier's reason (with the hub and since when, for a stop at a
+    hub), or else what the carrier did and when."""
+    since = evidence.stop_since if evidence is not None else None
+    if evidence is not None and evidence.stop_place and since and w.has("cause_stop", cause):
+        # An SMS names the day only: the hour is in the email, and it costs a segment.
+        time = fmt.short_date(since.date()) if length == "short" else fmt.moment(since, short=False)
+        return w.keyed("cause_stop", cause, length, carrier=evidence.carrier_title,
+                       place=evidence.stop_place, time=time)  # fmt: skip
     if cause == UNKNOWN_CAUSE and evidence is not None:
         key = unstated_cause_key(evidence.kind, evidence.at is not None, evidence.place is not None)
         if key is not None:

@@ -210,6 +210,41 @@ def _unstated(kind: str, at: str | None, place: str | None, carrier: str = "USPS
     return build
 
 
+def _stopped_hub(cause: str, place: str, since: str, carrier: str = "FedEx") -> Any:
+    """A delay at a stopped hub (a derived incident): the facts name the hub and since when."""
+
+    def build() -> dict[str, Any]:
+        facts = _cause(cause, next_steps(cause))
+        facts["cause_evidence"] = {
+            "kind": "exception",
+            "carrier_title": carrier,
+            "at": since,
+            "place": place,
+            "stop": {"place": place, "since": since},
+        }
+        return facts
+
+    return build
+
+
+def _stopped_hub_german() -> dict[str, Any]:
+    facts = _stopped_hub("weather", "Leipzig, SN", "2026-11-19T06:40:00+01:00", "DHL")()
+    facts.update(
+        locale="de-DE",
+        timezone="Europe/Berlin",
+        contact=contact("hilfe@example.de, +49 30 1234567"),
+    )
+    facts["customer"]["first_name"] = "Jürgen"
+    return facts
+
+
+def _stopped_hub_spanish() -> dict[str, Any]:
+    facts = _stopped_hub("natural_disaster", "Memphis, TN", "2026-11-19T05:10:00-06:00")()
+    facts.update(locale="es-MX", timezone="America/Mexico_City")
+    facts["customer"]["first_name"] = "Lucía"
+    return _unknown_eta(facts, "2026-11-23T12:00:00-06:00")
+
+
 def _second_delay() -> dict[str, Any]:
     """We told Ana Nov 24-25 on Nov 21; the carrier now says Nov 27."""
     facts = _cause("weather", next_steps("weather"), "2026-11-27")
@@ -390,6 +425,11 @@ CASES: dict[str, Any] = {
     "second_delay_after_unknown_eta_german": _second_delay_after_unknown_eta,
     "unknown_cause_exception": _unstated("exception", "2026-11-20T01:43:19-06:00", "Dallas, TX"),
     "unknown_cause_late_eta": _unstated("late_eta", None, None, "FedEx"),
+    "weather_stopped_hub_unknown_eta": lambda: _unknown_eta(
+        _stopped_hub("weather", "Memphis, TN", "2026-11-19T05:10:00-06:00")()
+    ),
+    "weather_stopped_hub_german": _stopped_hub_german,
+    "natural_disaster_stopped_hub_spanish": _stopped_hub_spanish,
     "unknown_cause_promise_breached": _unstated(
         "promise_breached", "2026-11-19T09:05:00-05:00", None, "UPS"
     ),
@@ -723,6 +763,26 @@ def test_what_the_gate_expects_is_what_every_channel_prints(case: str) -> None:
         if text.startswith("Oasis Demo Shop:"):  # the SMS: only the short forms
             assert all(day[0] in text for day in dates), (dates, text)
         assert any(cause in text for cause in causes), (causes, text)
+
+
+def test_a_stop_at_a_hub_is_told_with_the_hub_and_since_when_for_its_causes_only() -> None:
+    facts = _stopped_hub("weather", "Memphis, TN", "2026-11-19T05:10:00-06:00")()
+    text = render(facts, "email").text
+    assert (
+        "Severe weather has stopped the FedEx hub in Memphis, TN since Thursday, November 19,"
+        in text
+    )
+    assert "on the route to you." in text
+    assert "the FedEx hub in Memphis, TN on Thu, Nov 19." in render(facts, "sms").text
+    facts["cause"] = "customs"  # a cause a hub stop does not have: its own wording, no hub
+    facts["next_steps"] = next_steps("customs")
+    assert "Memphis" not in render(facts, "email").text
+    facts = _stopped_hub("weather", "Memphis, TN", "2026-11-19T05:10:00-06:00")()
+    del facts["cause_evidence"]["stop"]  # facts composed before stops were named
+    assert "Severe weather has stopped the carrier's trucks" in render(facts, "email").text
+    facts["cause_evidence"]["stop"] = {"since": "2026-11-19T05:10:00-06:00"}
+    with pytest.raises(RenderError, match="stop"):
+        render(facts, "email")
 
 
 def test_every_reason_and_next_step_has_wording_in_every_language() -> None:

@@ -11,7 +11,9 @@ Besides what targeting planned (parcels, ETA or next update, cause), compose add
   the hours are printed in the customer's language.
 - ``cause_evidence``: what the carrier did for the delay that decides the notice's cause
   (episode kind, carrier, the time and place of its event or last scan). When the carrier
-  gave no reason this is what the message states instead (ADR 0007).
+  gave no reason this is what the message states instead (ADR 0007). When that delay is a
+  stop at a hub (an incident with the notice's cause), ``stop`` names the hub's place and
+  when the stop began, which the cause sentence states.
 - ``previous_notice``: the last notice we sent about any of these parcels (a second delay),
   with the day it went out and what it said.
 - ``orders[].problem``: on an entry of a delay notice's problem parcels (target's
@@ -181,6 +183,9 @@ def cause_evidence(
     by_id = {str(r.event_id): r for r in _fetch(conn, ev.c.event_id, event_ids, ev)}
     bare = {(e.carrier, e.tracking_number) for e in episodes.values() if e.evidence == "[]"}
     scans = _last_scans(conn, bare, as_of)
+    inc = schema.incidents
+    stops = {r.incident_id: r for r in _fetch(conn, inc.c.incident_id,
+             {e.incident_id for e in episodes.values() if e.incident_id}, inc)}  # fmt: skip
     out: dict[str, dict[str, Any] | None] = {}
     for notice_id, plan in plans.items():
         mine = [episodes[p[2]] for p in plan["core"]["parcels"] if p[2] in episodes]
@@ -201,8 +206,27 @@ def cause_evidence(
             "carrier_title": carrier_title(episode.carrier),
             "at": at.isoformat() if at is not None else None,
             "place": _place(event) if event is not None else None,
+            "stop": _stop(candidates, stops, plan["cause"]),
         }
     return out
+
+
+def _stop(episodes: list[Any], stops: dict[str, Any], cause: str) -> dict[str, Any] | None:
+    """The hub stop behind a notice's cause: where and since when. Only when every parcel
+    told with that cause is held by, or heading into, that one stop, with one carrier (the
+    sentence names the hub and its carrier); else None, and the cause is told without a
+    place (as for one of another cause, or whose place the carrier's scans did not name)."""
+    ids = {e.incident_id for e in episodes if e.cause == cause}
+    carriers = {e.carrier for e in episodes if e.cause == cause}
+    if len(ids) != 1 or len(carriers) != 1 or None in ids:
+        return None
+    incident = stops.get(ids.pop())
+    if incident is None or incident.cause != cause:
+        return None
+    place = _place(incident)
+    if place is None:
+        return None
+    return {"place": place, "since": as_utc(incident.starts_at).isoformat()}
 
 
 def previous_notices(

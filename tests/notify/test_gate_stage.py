@@ -95,11 +95,38 @@ def test_a_cause_the_carrier_did_not_give_becomes_what_it_did(
         "carrier_title": "FedEx",
         "at": "2026-11-18T07:30:00+00:00",
         "place": "Dallas, TX",
+        "stop": None,
     }
     email = _outbox(world, "r1")[("C4", "email")]
     assert "FedEx reported a delay in Dallas, TX on Wednesday, November 18, 1:30" in email.body_text
     _gate(world, run, settings)
     assert _outbox(world, "r1")[("C4", "email")].state == "published"
+
+
+def test_a_stop_is_named_only_when_every_parcel_with_the_cause_shares_it() -> None:
+    """The cause sentence names one hub and one carrier: every parcel told with the notice's
+    cause must be held by (or heading into) that stop, with that carrier."""
+    from datetime import UTC, datetime
+    from types import SimpleNamespace as Row
+
+    started = datetime(2026, 11, 19, 11, 10, tzinfo=UTC)
+    stop = Row(cause="weather", city="Memphis", region="TN", country="US", starts_at=started)
+    stops = {"inc_1": stop, "inc_2": stop}
+    a = Row(cause="weather", carrier="fedex", incident_id="inc_1")
+    damaged = Row(cause="damaged", carrier="ups", incident_id=None)  # another cause: not counted
+    named = {"place": "Memphis, TN", "since": "2026-11-19T11:10:00+00:00"}
+    assert compose._stop([a, damaged], stops, "weather") == named
+    assert compose._stop([a, a], stops, "weather") == named
+    assert compose._stop([a, Row(cause="weather", carrier="ups", incident_id="inc_1")],
+                         stops, "weather") is None  # fmt: skip  # two carriers
+    assert compose._stop([a, Row(cause="weather", carrier="fedex", incident_id="inc_2")],
+                         stops, "weather") is None  # fmt: skip  # two stops
+    assert compose._stop([a, Row(cause="weather", carrier="fedex", incident_id=None)],
+                         stops, "weather") is None  # fmt: skip  # one not at a stop
+    assert compose._stop([a], {"inc_1": Row(**{**vars(stop), "cause": "natural_disaster"})},
+                         "weather") is None  # fmt: skip  # a stop of another cause
+    assert compose._stop([a], {"inc_1": Row(**{**vars(stop), "city": None})},
+                         "weather") is None  # fmt: skip  # no place to name
 
 
 def test_the_time_zone_comes_from_the_customer_or_a_one_zone_country_never_a_guess(
