@@ -153,6 +153,8 @@ def make_facts(n: int, rng: random.Random) -> dict[str, Any]:
 
 def staged_row(facts: dict[str, Any], channel: str, message: Any) -> dict[str, Any]:
     """The gate's view of one staged message (what notify.stages.gating builds from the store)."""
+    from notify.stages.gating import cause_groups, item_count
+
     eta = facts["eta"] or {}
     customer = facts["customer"]
     return {
@@ -170,7 +172,9 @@ def staged_row(facts: dict[str, Any], channel: str, message: Any) -> dict[str, A
         "next_update_by": facts["next_update_by"],
         "cause": facts["cause"],
         "order_ids": ",".join(o["order_id"] for o in facts["orders"]),
-        "item_titles": " | ".join(i["title"] for o in facts["orders"] for i in o["items"]),
+        "item_titles": " | ".join(
+            i["title"] for o in facts["orders"] if "problem" not in o for i in o["items"]
+        ),
         "promised_by": min(o["promised_by"] for o in facts["orders"]),
         "as_of_date": AS_OF.isoformat(),
         "max_window_days": 3,
@@ -184,6 +188,8 @@ def staged_row(facts: dict[str, Any], channel: str, message: Any) -> dict[str, A
         "next_steps": "|".join(facts["next_steps"]),
         "cause_evidence": json.dumps(facts["cause_evidence"]) if facts["cause_evidence"] else None,
         "customer_name": customer["first_name"],
+        "causes": cause_groups(facts),
+        "item_count": item_count(facts),
     }
 
 

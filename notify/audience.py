@@ -520,10 +520,14 @@ def told_facts(
     eta: dict[str, Any] | None,
     cause: str | None,
     problems: list[tuple[str, str, str]] | None = None,
+    causes: list[tuple[str, str, str]] | None = None,
 ) -> dict[str, Any]:
     """What the customer is told, the part of the key that makes a new version. ``problems``:
     the (order, parcel, cause) of problem parcels in a delay notice (``shape_told``), told
-    apart; a parcel turning from a problem into a late one is news."""
+    apart; a parcel turning from a problem into a late one is news. ``causes``: the (order,
+    parcel, cause) of the late parcels when their causes differ (each order is told its own,
+    ADR 0014); a new cause for any of them is news. With one cause it stays out, so the key of
+    such a notice is what it always was."""
     window = eta and {"earliest": eta["earliest"], "latest": eta["latest"]}
     facts: dict[str, Any] = {
         "kind": kind,
@@ -533,6 +537,8 @@ def told_facts(
     }
     if problems:
         facts["problems"] = [list(p) for p in sorted(problems)]
+    if causes and len({c for _o, _s, c in causes}) > 1:
+        facts["causes"] = [list(c) for c in sorted(causes)]
     return facts
 
 

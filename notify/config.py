@@ -44,6 +44,7 @@ class Settings:
     max_notices: int = 50000
     support_contact: str = "support@example.com, +1 555 0100"
     tracking_url_template: str = "https://shop.example.com/orders/{order_id}/tracking"
+    orders_url: str = "https://shop.example.com/orders"  # all of a customer's orders ("": none)
     brand_name: str = "Oasis Demo Shop"
     sender_email: str = "updates@example.com"
     templates_dir: Path = Path(__file__).resolve().parent.parent / "templates"
@@ -85,6 +86,7 @@ def load_settings() -> Settings:
         tracking_url_template=_env(
             "OASIS_TRACKING_URL_TEMPLATE", "https://shop.example.com/orders/{order_id}/tracking"
         ),
+        orders_url=_env("OASIS_ORDERS_URL", "https://shop.example.com/orders"),
         brand_name=_env("OASIS_BRAND_NAME", "Oasis Demo Shop"),
         sender_email=_env("OASIS_SENDER_EMAIL", "updates@example.com"),
         templates_dir=Path(

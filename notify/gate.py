@@ -43,6 +43,7 @@ from notify.render import (
     sms_plain,
     sms_title,
     stated_in_message,
+    stated_item_count,
     stated_next_steps,
     unstated_cause_key,
 )
@@ -91,6 +92,8 @@ ROW_COLUMNS = (
     "next_steps",
     "cause_evidence",
     "customer_name",
+    "causes",
+    "item_count",
 )
 
 KNOWN_CAUSES = frozenset(r.value for r in Reason if r is not Reason.UNKNOWN)
@@ -136,15 +139,21 @@ ROW_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "cause_known",
-        "the cause is a known Reason, or, when the carrier gave none, what it did and when",
+        "the cause (each order's, when they differ) is a known Reason, or, when the carrier "
+        "gave none, what it did and when",
     ),
     Rule("next_step_given", "at least one next step, and the email states it"),
     Rule("order_numbers_in_text", "every order number is in the text (and email subject)"),
-    Rule("item_titles_in_text", "every delayed item title is in the text (SMS: short form)"),
+    Rule(
+        "item_titles_in_text",
+        "every delayed item title is in the text (SMS: short form, or the number of items "
+        "when even the shortest titles do not fit)",
+    ),
     Rule("channels_agree", "all channels of one notice carry the same ETA and cause"),
     Rule(
         "eta_and_cause_in_text",
-        "the text states the ETA days (or the next update day) and the cause, as worded",
+        "the text states the ETA days (or the next update day) and the cause (each order's, "
+        "when they differ), as worded",
     ),
     Rule("no_vague_phrasing", "no banned vague phrase (notify/banned_phrases.txt)"),
     Rule("no_template_syntax", "no unrendered template syntax"),
@@ -406,20 +415,42 @@ def _stated_by_carrier(raw: object) -> bool:
     )
 
 
+def _groups(raw: object) -> list[tuple[str, str | None]] | None:
+    """The ``causes`` column: (cause, evidence JSON) per cause of a notice whose orders are
+    late for different reasons (ADR 0014); empty for a notice with one cause; None when it
+    cannot be read (the rules that use it then fail)."""
+    if not isinstance(raw, str) or not raw:
+        return []
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(value, list) or not all(
+        isinstance(g, dict) and isinstance(g.get("cause"), str) for g in value
+    ):
+        return None
+    return [(g["cause"], json.dumps(g["evidence"]) if g.get("evidence") else None) for g in value]
+
+
+def _known(cause: object, evidence: object) -> bool:
+    if cause == UNKNOWN:
+        return _stated_by_carrier(evidence)
+    return cause in KNOWN_CAUSES
+
+
 def _cause_known(p: _Parsed) -> pd.Series:
+    """The notice's cause, and each order's when they differ, is a known Reason or the
+    sentence of what the carrier did."""
     import pandas as pd
 
-    cause = _text(p.df["cause"])
-    unstated = cause.eq(UNKNOWN)
-    stated = pd.Series(
-        [
-            _stated_by_carrier(raw) if flag else False
-            for raw, flag in zip(p.df["cause_evidence"], unstated, strict=True)
-        ],
-        index=p.df.index,
-        dtype=bool,
-    )
-    return cause.isin(KNOWN_CAUSES) | (unstated & stated)
+    rows = zip(p.df["cause"], p.df["cause_evidence"], p.df["causes"], strict=True)
+    known = []
+    for cause, evidence, raw in rows:
+        groups = _groups(raw)
+        known.append(
+            groups is not None and _known(cause, evidence) and all(_known(c, e) for c, e in groups)
+        )
+    return pd.Series(known, index=p.df.index, dtype=bool)
 
 
 def _steps_stated(email: bool, steps: object, locale: object, said: str) -> bool:
@@ -479,14 +510,23 @@ def _title_forms(title: str) -> tuple[str, ...]:
     return shown, sms_plain(shown), sms_plain(sms_title(title)), sms_plain(tiny)
 
 
-def _titles_named(email: bool, titles: object, text: object) -> bool:
-    """Every title as displayed; an SMS may carry a shortened form instead."""
+def _titles_named(email: bool, titles: object, text: object, count: object, locale: object) -> bool:
+    """Every title as displayed; an SMS may carry a shortened form instead or, when even the
+    shortest titles do not fit, the number of items ("4 items", in the customer's language):
+    the SMS renderer's last resort; the email names them all."""
     wanted = [_title_forms(t) for t in _split(titles, " | ")]
     if not wanted or not isinstance(text, str):
         return False
     if email:
         return all(forms[0] in text for forms in wanted)
-    return all(any(form in text for form in forms[1:]) for forms in wanted)
+    if all(any(form in text for form in forms[1:]) for forms in wanted):
+        return True
+    if isinstance(count, bool) or not isinstance(count, int | float) or count < len(wanted):
+        return False
+    try:
+        return stated_item_count(str(locale), int(count)) in comparable(text)
+    except RenderError:
+        return False
 
 
 def _order_numbers_in_text(p: _Parsed) -> pd.Series:
@@ -494,11 +534,12 @@ def _order_numbers_in_text(p: _Parsed) -> pd.Series:
 
 
 def _item_titles_in_text(p: _Parsed) -> pd.Series:
-    return _per_row(p, _titles_named, "item_titles", "body_text")
+    return _per_row(p, _titles_named, "item_titles", "body_text", "item_count", "locale")
 
 
 def _channels_agree(p: _Parsed) -> pd.Series:
-    parts = [_text(p.df[c]) for c in ("eta_earliest", "eta_latest", "next_update_by", "cause")]
+    columns = ("eta_earliest", "eta_latest", "next_update_by", "cause", "causes")
+    parts = [_text(p.df[c]) for c in columns]
     key = parts[0].str.cat(parts[1:], sep="|")
     variants = key.groupby(p.df["notice_id"]).transform("nunique")
     return variants.eq(1).fillna(False).astype(bool)
@@ -512,6 +553,7 @@ _STATED_COLUMNS = (
     "next_update_by",
     "cause",
     "cause_evidence",
+    "causes",
 )
 
 
@@ -520,22 +562,30 @@ def _optional(value: object) -> str | None:
 
 
 def _states(said: str, values: tuple[object, ...]) -> bool:
-    locale, zone, earliest, latest, update, cause, evidence = values
+    """The days and the cause, or every order's cause when they differ, are in ``said``."""
+    locale, zone, earliest, latest, update, cause, evidence, raw = values
+    groups = _groups(raw)
+    if groups is None:
+        return False
+    wanted = groups or [(str(cause), _optional(evidence))]
     try:
-        dates, causes = stated_in_message(
-            locale=str(locale),
-            timezone=str(zone),
-            eta_earliest=_optional(earliest),
-            eta_latest=_optional(latest),
-            next_update_by=_optional(update),
-            cause=str(cause),
-            cause_evidence=_optional(evidence),
-            templates_dir=TEMPLATES_DIR,
-        )
+        stated = [
+            stated_in_message(
+                locale=str(locale),
+                timezone=str(zone),
+                eta_earliest=_optional(earliest),
+                eta_latest=_optional(latest),
+                next_update_by=_optional(update),
+                cause=one,
+                cause_evidence=one_evidence,
+                templates_dir=TEMPLATES_DIR,
+            )
+            for one, one_evidence in wanted
+        ]
     except (RenderError, ValueError, TypeError):
         return False
-    days_stated = all(any(form in said for form in day) for day in dates)
-    return days_stated and any(cause in said for cause in causes)
+    days_stated = all(any(form in said for form in day) for day in stated[0][0])
+    return days_stated and all(any(c in said for c in causes) for _days, causes in stated)
 
 
 def _eta_and_cause_in_text(p: _Parsed) -> pd.Series:

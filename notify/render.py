@@ -375,6 +375,25 @@ class _Evidence:
 
 
 @dataclass(frozen=True)
+class _CauseGroup:
+    """One cause of a notice whose orders are late for different reasons, and its orders."""
+
+    cause: str
+    order_ids: tuple[str, ...]
+    evidence: _Evidence | None
+    next_steps: tuple[str, ...]
+    items: tuple[str, ...] = ()  # the titles, when an order is split across causes
+
+    def named(self, fmt: _Formatter, sms: bool) -> str:
+        """The orders, with the items when an order is split: "O1 (Desk lamp)"."""
+        ids = fmt.join(self.order_ids)
+        if not self.items:
+            return ids
+        titles = [sms_title(t, SMS_TINY_TITLE_LIMIT) if sms else t for t in self.items]
+        return f"{ids} ({fmt.join(titles)})"
+
+
+@dataclass(frozen=True)
 class _Previous:
     """The last notice we sent about these parcels (this one is a second delay)."""
 
@@ -398,6 +417,8 @@ class _Notice:
     next_steps: tuple[str, ...]
     contact: _Contact
     previous: _Previous | None
+    causes: tuple[_CauseGroup, ...] = ()  # each order's own cause, when they differ
+    orders_url: str | None = None  # the page of all the customer's orders (the shop's)
 
     @property
     def told(self) -> tuple[_Order, ...]:
@@ -543,10 +564,9 @@ def _read_contact(raw: Any) -> _Contact:
     )
 
 
-def _read_evidence(raw: Any, zone: ZoneInfo) -> _Evidence | None:
+def _read_evidence(raw: Any, zone: ZoneInfo, path: str = "['cause_evidence']") -> _Evidence | None:
     if raw is None:
         return None
-    path = "['cause_evidence']"
     kind = _str(raw, "kind", path)
     place = _get(raw, "place", path)
     if place is not None and not isinstance(place, str):
@@ -564,6 +584,46 @@ def _read_evidence(raw: Any, zone: ZoneInfo) -> _Evidence | None:
         stop_place=stop_place,
         stop_since=stop_since,
     )
+
+
+def _read_causes(
+    raw: Any, zone: ZoneInfo, cause: str, told: Sequence[_Order]
+) -> tuple[_CauseGroup, ...]:
+    """``facts['causes']``: optional (facts composed before it lack it); when given, two or
+    more causes that between them cover every late order, the notice's ``cause`` among them."""
+    if raw is None or raw == []:
+        return ()
+    if not isinstance(raw, list) or len(raw) < 2:
+        raise RenderError("facts['causes'] must list two or more causes, or be empty")
+    groups = []
+    for i, entry in enumerate(raw):
+        path = f"['causes'][{i}]"
+        ids = _list(entry, "order_ids", path)
+        steps = _list(entry, "next_steps", path)
+        if not ids or not all(isinstance(x, str) for x in ids):
+            raise RenderError(f"facts{path}['order_ids'] must be a non-empty list of order ids")
+        if not steps or not all(isinstance(x, str) for x in steps):
+            raise RenderError(f"facts{path}['next_steps'] must be a non-empty list of strings")
+        items = entry.get("items") or []
+        if not isinstance(items, list) or not all(isinstance(x, str) for x in items):
+            raise RenderError(f"facts{path}['items'] must be a list of item titles")
+        groups.append(
+            _CauseGroup(
+                cause=_str(entry, "cause", path),
+                order_ids=tuple(ids),
+                evidence=_read_evidence(_get(entry, "evidence", path), zone, f"{path}['evidence']"),
+                next_steps=tuple(steps),
+                items=tuple(clean_title(t) for t in items),
+            )
+        )
+    named = {i for g in groups for i in g.order_ids}
+    if named != {o.order_id for o in told}:
+        raise RenderError(
+            "facts['causes'] must name exactly the late orders (those without a 'problem')"
+        )
+    if cause not in {g.cause for g in groups}:
+        raise RenderError(f"facts['cause'] {cause!r} is not one of facts['causes']")
+    return tuple(groups)
 
 
 def _read_previous(raw: Any, zone: ZoneInfo) -> _Previous | None:
@@ -609,6 +669,8 @@ def _read_facts(facts: Mapping[str, Any]) -> _Notice:
             "facts['orders'] entries with a 'problem' ride along in a delay notice that has"
             " late orders too; a notice of problems only is kind 'attention'"
         )
+    cause = _str(facts, "cause", "")
+    told = [o for o in read if o.problem is None]
     return _Notice(
         kind=kind,
         locale=locale,
@@ -618,11 +680,13 @@ def _read_facts(facts: Mapping[str, Any]) -> _Notice:
         orders=read,
         eta=eta,
         next_update_by=next_update_by,
-        cause=_str(facts, "cause", ""),
+        cause=cause,
         cause_evidence=_read_evidence(_get(facts, "cause_evidence", ""), zone),
         next_steps=tuple(steps),
         contact=_read_contact(_get(facts, "contact", "")),
         previous=_read_previous(_get(facts, "previous_notice", ""), zone),
+        causes=_read_causes(facts.get("causes"), zone, cause, told),
+        orders_url=_url(facts, "orders_url", "") if facts.get("orders_url") else None,
     )
 
 
@@ -861,6 +925,65 @@ def _cause_text(
     return w.keyed("causes", cause, length)
 
 
+def _plain_cause(cause: str, evidence: _Evidence | None, w: _Wording, fmt: _Formatter) -> str:
+    """The shortest true cause for an SMS that does not fit otherwise: the reason without the
+    hub and day of a stop; for a cause the carrier did not state, what it did and when,
+    without where."""
+    if cause == UNKNOWN_CAUSE:
+        placeless = evidence and _Evidence(evidence.kind, evidence.carrier_title, evidence.at, None)
+        return _cause_text(cause, placeless or None, w, fmt, "short")
+    return w.keyed("causes", cause, "short")
+
+
+def _cause_lines(notice: _Notice, w: _Wording, fmt: _Formatter, length: str) -> list[str]:
+    """The cause sentence, or, when the orders are late for different reasons, one per cause
+    naming its orders ("Order O1: Severe weather ..."; in an SMS "O1: severe weather ...").
+    ``length``: "long", "short", or "plain" (``_plain_cause``)."""
+
+    def text(cause: str, evidence: _Evidence | None) -> str:
+        if length == "plain":
+            return _plain_cause(cause, evidence, w, fmt)
+        return _cause_text(cause, evidence, w, fmt, length)
+
+    if not notice.causes:
+        return [text(notice.cause, notice.cause_evidence)]
+    key = "for_orders" if length == "long" else "for_orders_sms"
+    return [
+        w.fill("phrases", key, len(g.order_ids), ids=g.named(fmt, sms=length != "long"),
+               text=text(g.cause, g.evidence))
+        for g in notice.causes
+    ]  # fmt: skip
+
+
+def _step_lines(
+    notice: _Notice, w: _Wording, fmt: _Formatter, length: str, acting_only: bool = False
+) -> list[str]:
+    """The next steps (``acting_only``: those that ask the customer to do something). When
+    the orders are late for different reasons, the steps of each cause that ask something
+    of the customer (or say what we do for them) name the orders they are about, one line
+    per step in an email, one per cause in an SMS; "we will update you" or "nothing to do"
+    follow once (ADR 0014)."""
+    if not notice.causes or notice.kind in FOLLOW_UP_KINDS:
+        keys = _actions(notice.next_steps) if acting_only else notice.next_steps
+        return [w.keyed("next_steps", key, length) for key in keys]
+    key = "for_orders" if length == "long" else "for_orders_sms"
+    texts = [
+        (g, [w.keyed("next_steps", step, length) for step in _actions(g.next_steps)])
+        for g in notice.causes
+    ]
+    if length == "short":
+        texts = [(g, [" ".join(steps)]) for g, steps in texts if steps]
+    lines = [
+        w.fill("phrases", key, len(g.order_ids), ids=g.named(fmt, sms=length != "long"), text=text)
+        for g, steps in texts
+        for text in steps
+    ]
+    if acting_only:
+        return lines
+    waiting = [k for k in notice.next_steps if k in PASSIVE_STEPS]
+    return lines + [w.keyed("next_steps", k, length) for k in waiting]
+
+
 def _previous_text(previous: _Previous | None, w: _Wording, fmt: _Formatter, kind: str) -> str:
     """What our last message said: for a second delay, so the change is plain; for a
     follow-up, so the customer knows which message it answers (its own wording)."""
@@ -993,7 +1116,8 @@ def _display(notice: _Notice, w: _Wording) -> dict[str, Any]:
     ids_text = fmt.join(ids)
     n_items = sum(it.quantity for o in notice.told for it in o.items)
     eta = _eta_values(notice, w, fmt)
-    cause = _cause_text(notice.cause, notice.cause_evidence, w, fmt, "long")
+    causes = _cause_lines(notice, w, fmt, "long")
+    cause = " ".join(causes)
     if notice.eta is not None:
         subject = w.fill(notice.kind, "subject", n_orders, ids=ids_text, eta=eta["eta_short"])
         preheader = w.fill(notice.kind, "preheader", eta=eta["eta_short"], cause=cause)
@@ -1026,7 +1150,8 @@ def _display(notice: _Notice, w: _Wording) -> dict[str, Any]:
         "orders": [_order_values(o, w, fmt) for o in notice.told],
         "problems": _problem_values(notice, w, fmt),
         "cause": cause,
-        "next_steps": [w.keyed("next_steps", key, "long") for key in notice.next_steps],
+        "causes": causes,
+        "next_steps": _step_lines(notice, w, fmt, "long"),
         "contact": w.fill("phrases", "contact", contact=notice.contact.route),
         "contact_hours": fmt.hours(notice.contact, w),
         "footer": w.fill("phrases", "footer", brand=notice.brand),
@@ -1043,6 +1168,10 @@ class _SmsLevel:
     full_titles: bool = True
     tiny_titles: bool = False
     long_cause: bool = True
+    plain_cause: bool = False  # the reason without the hub and day of a stop (last resort)
+    count_items: bool = False  # "Late: 4 items." instead of the titles (last resort)
+    one_link: bool = False  # the page of all orders instead of a link per order, if set
+    headline: bool = True  # off only where each order's cause line names it (ADR 0014)
     next_steps: bool = True  # every next step
     next_action: bool = True  # when the steps go: still the one that asks the customer to act
     promised: bool = True  # the promised date and, for a second delay, our last message's date
@@ -1054,13 +1183,17 @@ class _SmsLevel:
 # greeting goes, the next steps shrink to the one that asks the customer to act (if any: "no
 # action needed" and "we'll update you" go), the promised date and the date of our last
 # message go (the customer knows them; the email states them), then that action, the contact
-# line (the email has it, and a HELP reply gives it), and last the titles shrink to
-# SMS_TINY_TITLE_LIMIT. The brand, order numbers, the delayed items, the new date or update
-# time, the cause and the links always stay, and nothing is cut mid-word. What still does
-# not fit is returned with its true segment count and the gate refuses it.
+# line (the email has it, and a HELP reply gives it), the titles shrink to
+# SMS_TINY_TITLE_LIMIT, the cause loses the hub and day of a stop (or, unstated, the place),
+# the titles become their number ("Late: 4 items."), a link per order becomes the page of
+# all orders (``orders_url``, when the shop has one), and last, in a notice whose cause lines
+# name every order, the headline goes. The brand, order numbers, the new date or update
+# time, the cause and a link always stay, and nothing is cut mid-word. What still does not
+# fit is returned with its true segment count and the gate refuses it (ADR 0014).
 PASSIVE_STEPS = frozenset({"nothing_to_do", "we_will_update"})
 _SHORT = {"full_titles": False, "long_cause": False, "greeting": False, "next_steps": False}
 _GONE = {**_SHORT, "next_action": False, "promised": False}
+_LAST = {**_GONE, "help": False, "plain_cause": True, "count_items": True, "one_link": True}
 SMS_LEVELS = (
     _SmsLevel(),
     _SmsLevel(full_titles=False),
@@ -1071,6 +1204,10 @@ SMS_LEVELS = (
     _SmsLevel(**_GONE),
     _SmsLevel(**_GONE, help=False),
     _SmsLevel(**_GONE, help=False, tiny_titles=True),
+    _SmsLevel(**_GONE, help=False, tiny_titles=True, plain_cause=True),
+    _SmsLevel(**_GONE, help=False, plain_cause=True, count_items=True),
+    _SmsLevel(**_LAST),
+    _SmsLevel(**_LAST, headline=False),
 )
 
 
@@ -1088,6 +1225,12 @@ def _sms_eta(notice: _Notice, w: _Wording, fmt: _Formatter) -> str:
         latest=fmt.short_date(eta.latest),
     )
     return w.fill(kind, "sms_eta", eta=window)
+
+
+def _item_count(orders: Sequence[_Order], w: _Wording, fmt: _Formatter) -> str:
+    """ "4 items": how many delayed items, for an SMS with no room for their titles."""
+    count = sum(it.quantity for o in orders for it in o.items)
+    return w.fill("phrases", "item_count", count, count=fmt.number(count))
 
 
 def _sms_items(orders: Sequence[_Order], w: _Wording, fmt: _Formatter, limit: int | None) -> str:
@@ -1137,8 +1280,8 @@ def _sms_parts(notice: _Notice, w: _Wording) -> dict[str, str]:
     fmt = _formatter(notice.locale, notice.zone)
     kind = notice.kind
     told = notice.told
+    urls = list(dict.fromkeys(o.tracking_url for o in notice.orders))
     promised = fmt.short_date(min(o.promised_by for o in told))
-    evidence = notice.cause_evidence
     previous = (
         w.fill(kind, "sms_previous", sent=fmt.short_date(notice.previous.sent_on))
         if notice.previous is not None
@@ -1155,25 +1298,28 @@ def _sms_parts(notice: _Notice, w: _Wording) -> dict[str, str]:
             f"items_{size}": w.fill(kind, "sms_items", items=_sms_items(told, w, fmt, limit))
             for size, limit in SMS_TITLE_SIZES
         },
+        "named": "yes" if notice.causes else "",  # the cause lines name every late order
+        "items_count": w.fill(
+            kind,
+            "sms_items_count" if w.has(kind, "sms_items_count") else "sms_items",
+            items=_item_count(told, w, fmt),
+        ),
         **_sms_also_parts(notice, w, fmt),
         "cause_long": w.fill(
-            kind, "sms_cause", cause=_cause_text(notice.cause, evidence, w, fmt, "long")
+            kind, "sms_cause", cause=" ".join(_cause_lines(notice, w, fmt, "long"))
         ),
         "cause_short": w.fill(
-            kind, "sms_cause", cause=_cause_text(notice.cause, evidence, w, fmt, "short")
+            kind, "sms_cause", cause=" ".join(_cause_lines(notice, w, fmt, "short"))
         ),
-        "next_steps": " ".join(w.keyed("next_steps", key, "short") for key in notice.next_steps),
-        "next_action": next(
-            (
-                w.keyed("next_steps", k, "short")
-                for k in notice.next_steps
-                if k not in PASSIVE_STEPS
-            ),
-            "",
+        "cause_plain": w.fill(
+            kind, "sms_cause", cause=" ".join(_cause_lines(notice, w, fmt, "plain"))
         ),
-        "track": w.fill(
-            kind, "sms_track", urls=" ".join(dict.fromkeys(o.tracking_url for o in notice.orders))
-        ),
+        "next_steps": " ".join(_step_lines(notice, w, fmt, "short")),
+        "next_action": next(iter(_step_lines(notice, w, fmt, "short", acting_only=True)), ""),
+        "track": w.fill(kind, "sms_track", urls=" ".join(urls)),
+        "track_all": w.fill(kind, "sms_track", urls=notice.orders_url)
+        if notice.orders_url and len(urls) > 1
+        else "",
         "help": w.fill(kind, "sms_help", contact=notice.contact.route),
     }
 
@@ -1189,10 +1335,10 @@ def _sms_context(parts: Mapping[str, str], level: _SmsLevel) -> dict[str, str]:
         "brand": parts["brand"],
         "greeting": parts["greeting"] if level.greeting else "",
         "previous": parts["previous"] if level.promised else "",
-        "headline": parts["headline"],
+        "headline": parts["headline"] if level.headline or not parts["named"] else "",
         "eta": parts["eta"],
         "promised": parts["promised"] if level.promised else "",
-        "items": parts[f"items_{size}"],
+        "items": parts["items_count"] if level.count_items else parts[f"items_{size}"],
         "also": parts[
             f"also_{size}"
             if level.next_steps
@@ -1200,13 +1346,17 @@ def _sms_context(parts: Mapping[str, str], level: _SmsLevel) -> dict[str, str]:
             if level.next_action
             else "also_least"
         ],
-        "cause": parts["cause_long"] if level.long_cause else parts["cause_short"],
+        "cause": parts["cause_plain"]
+        if level.plain_cause
+        else parts["cause_long"]
+        if level.long_cause
+        else parts["cause_short"],
         "next_steps": parts["next_steps"]
         if level.next_steps
         else parts["next_action"]
         if level.next_action
         else "",
-        "track": parts["track"],
+        "track": parts["track_all"] if level.one_link and parts["track_all"] else parts["track"],
         "help": parts["help"] if level.help else "",
     }
 
@@ -1365,8 +1515,9 @@ def render(
         raise RenderError(f"unknown channel {channel!r} (have: {', '.join(CHANNELS)})")
     notice = _read_facts(facts)
     wording, wording_path = _wording(notice.locale, templates_dir)
-    if notice.cause not in wording.section("causes"):
-        raise RenderError(f"facts['cause'] {notice.cause!r} has no wording")
+    for cause in {notice.cause} | {g.cause for g in notice.causes}:
+        if cause not in wording.section("causes"):
+            raise RenderError(f"facts['cause'] {cause!r} has no wording")
     return _RENDERERS[channel](notice, wording, wording_path, templates_dir)
 
 
@@ -1448,8 +1599,25 @@ def _stated(
         days = [moment.date()]
     evidence = _read_evidence(json.loads(evidence_json), zone) if evidence_json else None
     causes = {comparable(_cause_text(cause, evidence, w, fmt, n)) for n in ("long", "short")}
+    causes.add(comparable(_plain_cause(cause, evidence, w, fmt)))
     forms = tuple((comparable(fmt.short_date(d)), comparable(fmt.long_date(d))) for d in days)
     return forms, tuple(sorted(causes))
+
+
+def stated_item_count(locale: str, count: int, templates_dir: Path = TEMPLATES_DIR) -> str:
+    """ "4 items" as an SMS states it when the titles do not fit (``comparable`` form)."""
+    return _count_text(locale, count, templates_dir)
+
+
+@functools.lru_cache(maxsize=4096)
+def _count_text(locale_tag: str, count: int, templates_dir: Path) -> str:
+    try:
+        locale = _parse_locale(locale_tag)
+    except (ValueError, UnknownLocaleError) as exc:
+        raise RenderError("not a BCP 47 locale Babel knows") from exc
+    w, _ = _wording(locale, templates_dir)
+    fmt = _formatter(locale, ZoneInfo("UTC"))
+    return comparable(w.fill("phrases", "item_count", count, count=fmt.number(count)))
 
 
 def stated_next_steps(

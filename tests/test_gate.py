@@ -19,6 +19,7 @@ import pytest
 from notify import gate
 from notify.gate import BATCH_RULES, ROW_COLUMNS, ROW_RULES, GateReport, check_batch, check_rows
 from notify.render import render
+from notify.stages.gating import cause_groups, item_count
 from tests.test_render import CASES, HOSTILE_NAME, attention, base_facts, follow_up
 
 AS_OF = "2026-11-22"
@@ -72,6 +73,8 @@ def stage(
                     json.dumps(facts["cause_evidence"]) if facts["cause_evidence"] else None
                 ),
                 "customer_name": facts["customer"]["first_name"],
+                "causes": cause_groups(facts),
+                "item_count": item_count(facts),
             }
         )
     return rows
@@ -393,8 +396,7 @@ FACT_FAILING: list[tuple[str, str, Callable[[], dict[str, Any]], dict[str, list[
     ),
 ]
 
-# Every representative notice passes, except the hostile one: its Hebrew item title makes
-# the SMS UCS-2 and longer than two segments (its email passes).
+# Every representative notice passes; the hostile one is checked on its own below.
 GOOD_CASES = [case for case in CASES if case != "hostile_name"]
 
 
@@ -532,8 +534,9 @@ def test_hostile_input_is_shop_data_printed_literally_not_a_template_left_unrend
 ) -> None:
     # "{{7*7}}", "<img onerror>", bidi controls and CR/LF in the name, "<script>" and
     # "{% if 1 %}" in titles: escaped or literal, and never mistaken for template syntax.
-    # Only the SMS is refused, by its true length: the Hebrew title makes it UCS-2.
-    assert _failures(report, "hostile") == {"sms": ["sms_within_two_segments"]}
+    # The Hebrew title would make the SMS UCS-2 and three segments: it states the number of
+    # items instead (the email names them), and passes like the email.
+    assert _failures(report, "hostile") == {}
 
 
 def test_a_hostile_name_alone_passes_every_rule() -> None:
@@ -838,6 +841,73 @@ def test_tiny_titles_are_the_last_resort_and_still_name_every_item() -> None:
     sms = rows[1]["body_text"]
     assert "1x Ergonomic..." in sms and "Help:" not in sms and rows[1]["sms_segments"] <= 2
     assert check_rows(pd.DataFrame(rows)).passed
+
+
+def test_an_sms_with_no_room_for_titles_states_how_many_items_and_nothing_less() -> None:
+    facts = CASES["carrier_volume_two_orders"]()
+    facts["orders"][0]["items"] = [
+        {"title": "Ergonomic Office Chair Deluxe", "quantity": 1},
+        {"title": "Pour-Over Coffee Kettle", "quantity": 2},
+    ]
+    facts["orders"][1]["items"] = [
+        {"title": "Standing Desk Converter", "quantity": 1},
+        {"title": "Wireless Keyboard", "quantity": 1},
+    ]
+    rows = stage("n_count", facts)
+    sms = rows[1]["body_text"]
+    assert "Late: 5 items." in sms and "Ergonomic" not in sms and rows[1]["sms_segments"] <= 2
+    assert check_rows(pd.DataFrame(rows)).passed
+    # The count must be the number of delayed items, in the customer's language.
+    wrong = [dict(rows[1], row_id="n_count_wrong:sms", notice_id="n_count_wrong")]
+    wrong[0]["body_text"] = sms.replace("5 items", "4 items")
+    assert check_rows(pd.DataFrame(wrong)).row_failures == {
+        "n_count_wrong:sms": ["item_titles_in_text"]
+    }
+    email = [dict(rows[0], row_id="n_count_email:email", notice_id="n_count_email")]
+    email[0]["body_text"] = rows[0]["body_text"].replace("Wireless Keyboard", "5 items")
+    assert check_rows(pd.DataFrame(email)).row_failures == {
+        "n_count_email:email": ["item_titles_in_text"]  # an email names every item
+    }
+
+
+def _mixed_rows(notice_id: str) -> list[Row]:
+    return stage(notice_id, CASES["mixed_causes_stopped_hub_and_missed_delivery"]())
+
+
+def test_a_notice_whose_orders_are_late_for_different_reasons_states_each_reason() -> None:
+    rows = _mixed_rows("n_mixed")
+    assert check_rows(pd.DataFrame(rows)).passed
+    said = {
+        "email": "Order O000456: The carrier tried to deliver, but nobody was available to "
+        "receive the parcel.",
+        "sms": "O000456: nobody was in at delivery.",
+    }
+    for row in rows:
+        assert said[row["channel"]] in row["body_text"]
+        row["body_text"] = row["body_text"].replace(said[row["channel"]], "")
+    report = check_rows(pd.DataFrame(rows))
+    assert report.row_failures == {
+        "n_mixed:email": ["eta_and_cause_in_text"],
+        "n_mixed:sms": ["eta_and_cause_in_text"],
+    }
+
+
+def test_each_cause_of_a_mixed_notice_must_be_a_reason_and_agree_across_channels() -> None:
+    unknown = _mixed_rows("n_unknown")
+    groups = json.loads(unknown[0]["causes"])
+    groups[1] = {"cause": "unknown", "evidence": None}  # no reason and nothing the carrier did
+    for row in unknown:
+        row["causes"] = json.dumps(groups)
+    unreadable = _mixed_rows("n_unreadable")
+    for row in unreadable:
+        row["causes"] = "[not json"
+    differ = _mixed_rows("n_differ")
+    differ[1]["causes"] = json.dumps(list(reversed(json.loads(differ[1]["causes"]))))
+    failures = check_rows(pd.DataFrame(unknown + unreadable + differ)).row_failures
+    assert failures["n_unknown:email"] == ["cause_known", "eta_and_cause_in_text"]
+    assert failures["n_unreadable:sms"] == ["cause_known", "eta_and_cause_in_text"]
+    assert failures["n_differ:email"] == ["channels_agree"]
+    assert failures["n_differ:sms"] == ["channels_agree"]
 
 
 @pytest.mark.parametrize(

@@ -49,6 +49,7 @@ def base_facts() -> dict[str, Any]:
         "locale": "en-US",
         "timezone": "America/Chicago",
         "brand": "Oasis Demo Shop",
+        "orders_url": "https://shop.example.com/orders",
         "customer": {"first_name": "Ana", "email": "ana@example.com", "phone": "+13125550123"},
         "orders": [
             {
@@ -321,6 +322,73 @@ def _delay_with_problem_split_german() -> dict[str, Any]:
     return facts
 
 
+def cause_group(cause: str, order_ids: list[str], evidence: Any = None) -> dict[str, Any]:
+    return {
+        "cause": cause,
+        "order_ids": order_ids,
+        "evidence": evidence,
+        "next_steps": next_steps(cause),
+    }
+
+
+def mixed_causes() -> dict[str, Any]:
+    """Ana's order O000123 is held at the FedEx hub in Memphis, stopped by weather; nobody was
+    in when USPS brought O000456: each order is told its own reason, and the steps that ask
+    something of her name the order they are about (ADR 0014)."""
+    facts = _two_orders()
+    facts["orders"][1]["shipments"] = facts["orders"][1]["shipments"][:1]
+    stop = _stopped_hub("weather", "Memphis, TN", "2026-11-19T05:10:00-06:00")()
+    facts["cause"], facts["cause_evidence"] = "weather", stop["cause_evidence"]
+    attempt = {
+        "kind": "failed_attempt",
+        "carrier_title": "USPS",
+        "at": "2026-11-20T14:02:00-06:00",
+        "place": "Austin, TX",
+    }
+    facts["causes"] = [
+        cause_group("weather", ["O000123"], facts["cause_evidence"]),
+        cause_group("recipient_unavailable", ["O000456"], attempt),
+    ]
+    facts["next_steps"] = ["redelivery_scheduled", "pickup_available", "we_will_update"]
+    return facts
+
+
+def _mixed_causes_german() -> dict[str, Any]:
+    """No date yet: USPS reported a delay without a reason for O000123 (which decides the
+    notice), a late truck holds O000456."""
+    facts = _unknown_eta(mixed_causes(), "2026-11-23T12:00:00+01:00")
+    facts.update(locale="de-DE", timezone="Europe/Berlin", cause="unknown")
+    facts["customer"]["first_name"] = "Jürgen"
+    facts["cause_evidence"] = {
+        "kind": "exception",
+        "carrier_title": "FedEx",
+        "at": "2026-11-20T01:43:00+01:00",
+        "place": "Memphis, TN",
+    }
+    facts["causes"] = [
+        cause_group("unknown", ["O000123"], facts["cause_evidence"]),
+        cause_group("transport_delay", ["O000456"]),
+    ]
+    facts["next_steps"] = ["nothing_to_do", "we_will_update"]
+    return facts
+
+
+def _mixed_attention_spanish() -> dict[str, Any]:
+    """An attention notice of two problems: a damaged parcel and an address to confirm."""
+    facts = _two_orders()
+    facts.update(kind="attention", locale="es-ES", timezone="Europe/Madrid", cause="damaged")
+    facts["customer"]["first_name"] = "Lucía"
+    facts["orders"][1]["shipments"] = facts["orders"][1]["shipments"][:1]
+    for order in facts["orders"]:
+        order["promised_by"] = "2026-11-25"
+    facts["causes"] = [
+        cause_group("damaged", ["O000123"]),
+        cause_group("address_issue", ["O000456"]),
+    ]
+    facts["next_steps"] = ["replacement_or_refund", "person_will_contact", "confirm_address"]
+    return _unknown_eta(facts, "2026-11-23T12:00:00+01:00")
+
+
 def follow_up(kind: str, first: str, last: str | None = None) -> dict[str, Any]:
     """Ana was told on Nov 19 of a weather delay (Nov 21-22); now it was delivered, or the
     carrier's date is back within the promise (Nov 25 here)."""
@@ -444,6 +512,9 @@ CASES: dict[str, Any] = {
     "attention_address_spanish": _attention_spanish_address,
     "delay_with_problem_order": delay_with_problem,
     "delay_with_problem_parcel_german": _delay_with_problem_split_german,
+    "mixed_causes_stopped_hub_and_missed_delivery": mixed_causes,
+    "mixed_causes_german_unstated_and_transport": _mixed_causes_german,
+    "mixed_causes_attention_spanish": _mixed_attention_spanish,
     **{
         f"cause_{cause}": (lambda c=cause: _cause(c, next_steps(c), "2026-11-25"))
         for cause in _MORE_CAUSES
@@ -1021,13 +1092,16 @@ def test_hostile_name_sms_fits_and_counts_true() -> None:
     assert "\r" not in sms.text and "\n" not in sms.text and "49" not in sms.text
 
 
-def test_titles_that_cannot_fit_leave_the_sms_over_two_segments_for_the_gate() -> None:
-    """A Hebrew title makes the SMS UCS-2; the titles stay, the count says it is too long."""
-    sms = render(_hostile(), "sms")
-    assert (sms.sms_segments, sms.encoding) == sms_segments(sms.text)
-    assert sms.sms_segments > 2 and sms.encoding == "UCS-2"
-    assert "<script>alert..." in sms.text and "שמיכה עבה" in sms.text  # the tiny titles
-    assert "🧦" not in sms.text  # symbols leave short titles first
+def test_titles_that_cannot_fit_become_the_number_of_items() -> None:
+    """A Hebrew title makes the SMS UCS-2 and three segments even with the tiny titles: the
+    last resort states how many items are late (the email names them) instead of refusing."""
+    facts = _hostile()
+    sms = render(facts, "sms")
+    assert (sms.sms_segments, sms.encoding) == sms_segments(sms.text) == (2, "GSM-7")
+    assert "Late: 3 items. Why: severe weather on the route." in sms.text
+    assert "שמיכה" not in sms.text and "<script>" not in sms.text
+    email = render(facts, "email")
+    assert "שמיכה עבה" in email.text and "&lt;script&gt;" in str(email.html)
 
 
 def test_sms_titles_shorten_before_anything_else_goes() -> None:
@@ -1053,7 +1127,7 @@ def test_emoji_keeps_sms_in_ucs2_and_segments_are_counted_exactly() -> None:
     units = sum(2 if ord(c) > 0xFFFF else 1 for c in sms.text)
     assert sms.sms_segments == sms_segments(sms.text)[0] >= -(-units // 67)
     assert sms.sms_segments > 2  # returned with its true count: the gate refuses it
-    for kept in ("O000123", "Mon, Nov 23, 12:00 PM", "orders/O000123/tracking", "Wool socks"):
+    for kept in ("O000123", "Mon, Nov 23, 12:00 PM", "orders/O000123/tracking", "3 items"):
         assert kept in sms.text  # never cut, even when it cannot fit two segments
     assert "Was due" not in sms.text and "Hi Ana" not in sms.text  # the shortest level
     assert "Help:" not in sms.text
@@ -1088,6 +1162,7 @@ def test_sms_shortening_drops_parts_in_a_fixed_order() -> None:
         "No action needed.",
         "Was due",
         "Help: help@ex.co",
+        "Wool socks",  # the last resort: "Late: 2 items."
     ]
     seen_levels = set()
     for extra in range(0, 200, 3):
@@ -1096,10 +1171,11 @@ def test_sms_shortening_drops_parts_in_a_fixed_order() -> None:
         present = [part in sms.text for part in order]
         assert present == sorted(present), (extra, present)  # False...False, True...True
         seen_levels.add(sum(present))
-        for kept in ("O000123", "Tue, Nov 24 - Wed, Nov 25", "https://ex.co/t/1", "Wool socks"):
+        for kept in ("O000123", "Tue, Nov 24 - Wed, Nov 25", "https://ex.co/t/1"):
             assert kept in sms.text
+        assert "Wool socks" in sms.text or "Late: 2 items." in sms.text
         assert sms.sms_segments <= 2 or not any(present)
-    assert seen_levels == {0, 1, 2, 3, 4, 5, 6}
+    assert seen_levels == {0, 1, 2, 3, 4, 5, 6, 7}
 
 
 @pytest.mark.parametrize(
@@ -1175,3 +1251,69 @@ if __name__ == "__main__":
         sys.exit("usage: python -m tests.test_render --regen")
     for written in regenerate():
         print(written.relative_to(Path.cwd()) if written.is_relative_to(Path.cwd()) else written)
+
+
+def test_orders_late_for_different_reasons_each_read_their_own() -> None:
+    facts = mixed_causes()
+    email, sms = render(facts, "email"), render(facts, "sms")
+    assert (
+        "Order O000123: Severe weather stopped the FedEx hub in Memphis, TN on Thursday, "
+        "November 19, 5:10 AM, on the route to you. Order O000456: The carrier tried to "
+        "deliver, but nobody was available to receive the parcel." in " ".join(email.text.split())
+    )
+    assert "- Order O000456: If you can't be in, you can collect the parcel" in email.text
+    assert "You don't need to do anything" not in email.text  # O000456 has something to do
+    assert "Why: O000123: severe weather on the route. O000456: nobody was in" in sms.text
+    assert sms.sms_segments == 2
+    facts["causes"] = []  # facts composed before ADR 0014: one cause, as before
+    assert "Order O000456:" not in render(facts, "email").text
+
+
+def test_an_sms_of_several_orders_may_link_the_page_of_all_orders_as_a_last_resort() -> None:
+    facts = _mixed_causes_german()
+    sms = render(facts, "sms")
+    assert "Verfolgen: https://shop.example.com/orders" in sms.text
+    assert "/orders/O000123/tracking" not in sms.text and sms.sms_segments == 2
+    del facts["orders_url"]  # a shop without such a page: a link per order, however long
+    sms = render(facts, "sms")
+    assert "/orders/O000123/tracking" in sms.text and sms.sms_segments == 3
+    facts["orders_url"] = "javascript:alert(1)"
+    with pytest.raises(RenderError, match="orders_url"):
+        render(facts, "sms")
+
+
+def test_an_order_split_across_reasons_names_the_items_of_each() -> None:
+    """One order, two parcels: the socks are held by weather, nobody was in for the scarf."""
+    facts = base_facts()
+    facts["causes"] = [
+        {**cause_group("weather", ["O000123"]), "items": ["Wool socks"]},
+        {**cause_group("recipient_unavailable", ["O000123"]), "items": ["Merino scarf"]},
+    ]
+    facts["next_steps"] = ["redelivery_scheduled", "pickup_available", "we_will_update"]
+    email, sms = render(facts, "email"), render(facts, "sms")
+    assert "Order O000123 (Wool socks): Severe weather has stopped" in email.text
+    assert "Order O000123 (Merino scarf): The carrier tried to deliver" in email.text
+    assert "- Order O000123 (Merino scarf): If you can't be in" in email.text
+    assert "O000123 (Merino scarf): nobody was in at delivery." in sms.text
+    facts["causes"][0]["items"] = "Wool socks"
+    with pytest.raises(RenderError, match="items"):
+        render(facts, "email")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda f: f["causes"].pop(), "two or more causes"),
+        (lambda f: f["causes"][1]["order_ids"].append("O999"), "exactly the late orders"),
+        (lambda f: f["causes"][1].update(order_ids=["O000123"]), "exactly the late orders"),
+        (lambda f: f.update(cause="customs"), "is not one of"),
+        (lambda f: f["causes"][1].update(cause="gremlins"), "'gremlins' has no wording"),
+        (lambda f: f["causes"][0].update(next_steps=[]), "next_steps"),
+        (lambda f: f.update(causes="weather"), "two or more causes"),
+    ],
+)
+def test_causes_that_do_not_match_the_orders_are_refused(change: Any, message: str) -> None:
+    facts = mixed_causes()
+    change(facts)
+    with pytest.raises(RenderError, match=message):
+        render(facts, "email")

@@ -14,6 +14,10 @@ Besides what targeting planned (parcels, ETA or next update, cause), compose add
   gave no reason this is what the message states instead (ADR 0007). When that delay is a
   stop at a hub (an incident with the notice's cause), ``stop`` names the hub's place and
   when the stop began, which the cause sentence states.
+- ``causes``: when the late parcels of a notice have different causes, one entry per cause
+  with its orders, its evidence (as above) and its next steps, so each order is told its
+  own reason; the notice's ``next_steps`` are then those of every cause (ADR 0014). Empty
+  when they share one cause.
 - ``previous_notice``: the last notice we sent about any of these parcels (a second delay),
   with the day it went out and what it said.
 - ``orders[].problem``: on an entry of a delay notice's problem parcels (target's
@@ -168,47 +172,110 @@ def _last_scans(conn: Connection, parcels: set[tuple[str, str]], as_of: datetime
     return latest
 
 
-def cause_evidence(
-    conn: Connection, plans: dict[str, dict[str, Any]], as_of: datetime
-) -> dict[str, dict[str, Any] | None]:
-    """Per notice: what the carrier did for the delay its cause comes from.
+class _EvidenceSource:
+    """What the carrier did for the notices' delays, read once for a run: their episodes,
+    each episode's newest trouble event (else its parcel's last scan), and their incidents."""
 
-    Among the notice's episodes with the notice's cause, the one with the newest evidence:
-    the carrier's trouble event, or else (late ETA, promise breached) its last scan.
-    """
-    ep, ev = schema.delay_episodes, schema.tracking_events
-    episode_ids = {p[2] for plan in plans.values() for p in plan["core"]["parcels"]}
-    episodes = {r.episode_id: r for r in _fetch(conn, ep.c.episode_id, episode_ids, ep)}
-    event_ids = {str(ids[-1]) for e in episodes.values() if (ids := json.loads(e.evidence))}
-    by_id = {str(r.event_id): r for r in _fetch(conn, ev.c.event_id, event_ids, ev)}
-    bare = {(e.carrier, e.tracking_number) for e in episodes.values() if e.evidence == "[]"}
-    scans = _last_scans(conn, bare, as_of)
-    inc = schema.incidents
-    stops = {r.incident_id: r for r in _fetch(conn, inc.c.incident_id,
-             {e.incident_id for e in episodes.values() if e.incident_id}, inc)}  # fmt: skip
-    out: dict[str, dict[str, Any] | None] = {}
-    for notice_id, plan in plans.items():
-        mine = [episodes[p[2]] for p in plan["core"]["parcels"] if p[2] in episodes]
-        candidates = [e for e in mine if e.cause == plan["cause"]] or mine
+    def __init__(self, conn: Connection, plans: dict[str, dict[str, Any]], as_of: datetime):
+        ep, ev, inc = schema.delay_episodes, schema.tracking_events, schema.incidents
+        ids = {p[2] for plan in plans.values() for p in plan["core"]["parcels"]}
+        self.as_of = as_of
+        self.episodes = {r.episode_id: r for r in _fetch(conn, ep.c.episode_id, ids, ep)}
+        found = self.episodes.values()
+        events = {str(ids[-1]) for e in found if (ids := json.loads(e.evidence))}
+        self.events = {str(r.event_id): r for r in _fetch(conn, ev.c.event_id, events, ev)}
+        bare = {(e.carrier, e.tracking_number) for e in found if e.evidence == "[]"}
+        self.scans = _last_scans(conn, bare, as_of)
+        incidents = {e.incident_id for e in found if e.incident_id}
+        self.stops = {r.incident_id: r for r in _fetch(conn, inc.c.incident_id, incidents, inc)}
+
+    def of(self, episode_ids: Iterable[str], cause: str) -> dict[str, Any] | None:
+        """Among these episodes with ``cause`` (else all of them), the one with the newest
+        evidence: the carrier's trouble event, or else (late ETA, promise breached) its
+        last scan."""
+        mine = [self.episodes[i] for i in episode_ids if i in self.episodes]
+        candidates = [e for e in mine if e.cause == cause] or mine
         found = []
         for e in candidates:
             ids = json.loads(e.evidence)
-            event = by_id.get(str(ids[-1])) if ids else scans.get((e.carrier, e.tracking_number))
+            parcel = (e.carrier, e.tracking_number)
+            event = self.events.get(str(ids[-1])) if ids else self.scans.get(parcel)
             at = as_utc(event.occurred_at) if event is not None else None
             found.append((at is not None, at, e.episode_id, e, event))
         if not found:
-            out[notice_id] = None
-            continue
-        _, at, _, episode, event = max(found, key=lambda f: (f[0], f[1] or as_of, f[2]))
-        out[notice_id] = {
+            return None
+        _, at, _, episode, event = max(found, key=lambda f: (f[0], f[1] or self.as_of, f[2]))
+        return {
             "kind": episode.kind,
             "carrier": episode.carrier,
             "carrier_title": carrier_title(episode.carrier),
             "at": at.isoformat() if at is not None else None,
             "place": _place(event) if event is not None else None,
-            "stop": _stop(candidates, stops, plan["cause"]),
+            "stop": _stop(candidates, self.stops, cause),
         }
-    return out
+
+
+def cause_groups(plan: dict[str, Any], source: _EvidenceSource | None) -> list[dict[str, Any]]:
+    """The causes of a notice whose late parcels differ in cause, each with its orders, its
+    evidence and its next steps; the notice's own cause first, then by first order. Empty
+    when they share one cause (the notice's ``cause`` says it all). A problem parcel told
+    apart (ADR 0013) has its own entry and is not counted here."""
+    late = [f for f in plan.get("parcel_facts", []) if not f.get("problem")]
+    if len({f["cause"] for f in late}) < 2:
+        return []
+    orders: dict[str, set[str]] = defaultdict(set)
+    parcels: dict[str, set[str]] = defaultdict(set)
+    episodes: dict[str, set[str]] = defaultdict(set)
+    for f in late:
+        orders[f["cause"]].add(f["order_id"])
+        parcels[f["cause"]].add(f["shipment_id"])
+        episodes[f["cause"]].add(f["episode_id"])
+    ranked = sorted(orders, key=lambda c: (c != plan["cause"], min(orders[c]), c))
+    return [
+        {
+            "cause": cause,
+            "order_ids": sorted(orders[cause]),
+            "shipment_ids": sorted(parcels[cause]),
+            "evidence": source.of(sorted(episodes[cause]), cause) if source else None,
+            "next_steps": next_steps(cause),
+        }
+        for cause in ranked
+    ]
+
+
+def _with_items(groups: list[dict[str, Any]], lines: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """An order split across causes (one parcel held by weather, the other not delivered) is
+    named with the items of each: ``items`` lists the titles of a cause's parcels of such
+    orders, so "Order O1 (Desk lamp): ..." says which part of the order it is about."""
+    seen: dict[str, int] = defaultdict(int)
+    for g in groups:
+        for order_id in g["order_ids"]:
+            seen[order_id] += 1
+    split = {order_id for order_id, n in seen.items() if n > 1}
+    return [
+        {
+            **g,
+            "items": [
+                line.title
+                for sid in g["shipment_ids"]
+                for line in lines.get(sid, [])
+                if line.order_id in split
+            ],
+        }
+        for g in groups
+    ]
+
+
+def merged_steps(groups: list[dict[str, Any]]) -> list[str]:
+    """The notice's next steps when its orders have different causes: every step that asks
+    something of the customer (or says what we do about it), then "we will update you" if
+    any cause has it; "nothing to do" only when no cause asks anything."""
+    steps = [s for g in groups for s in g["next_steps"]]
+    acting = [s for s in dict.fromkeys(steps) if s not in ("nothing_to_do", "we_will_update")]
+    waiting = [s for s in ("nothing_to_do", "we_will_update") if s in steps]
+    if acting:
+        waiting = [s for s in waiting if s != "nothing_to_do"]
+    return acting + waiting
 
 
 def _stop(episodes: list[Any], stops: dict[str, Any], cause: str) -> dict[str, Any] | None:
@@ -283,12 +350,18 @@ def _previous_facts(previous: dict[str, Any] | None, zone: str | None) -> dict[s
 FOLLOW_UP_STEPS = {"delivered": ["check_delivery"], "resolved": ["nothing_to_do"]}
 
 
-def _steps(kind: str, stored: dict[str, Any], zone: str | None) -> dict[str, Any]:
+def _steps(
+    kind: str, stored: dict[str, Any], zone: str | None, groups: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     if kind in FOLLOW_UP_STEPS:
         return {"next_steps": FOLLOW_UP_STEPS[kind], "next_step_dates": {}}
+    causes = [g["cause"] for g in groups] if groups else [stored["cause"]]
+    dates: dict[str, str] = {}
+    for cause in causes:
+        dates.update(next_step_dates(cause, stored["eta"], stored["as_of"], zone))
     return {
-        "next_steps": next_steps(stored["cause"]),
-        "next_step_dates": next_step_dates(stored["cause"], stored["eta"], stored["as_of"], zone),
+        "next_steps": merged_steps(groups) if groups else next_steps(stored["cause"]),
+        "next_step_dates": dates,
     }
 
 
@@ -329,6 +402,7 @@ def build_facts(
     evidence: dict[str, Any] | None = None,
     previous: dict[str, Any] | None = None,
     contact: dict[str, Any] | None = None,
+    groups: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     # An order's late parcels make one entry; its problem parcels (a delay notice's parcels
     # told apart, target's ``problem_parcels``) one more per cause, listed after the late ones.
@@ -347,6 +421,7 @@ def build_facts(
         "locale": message_locale(customer.locale, settings),
         "timezone": zone,
         "brand": settings.brand_name,
+        "orders_url": settings.orders_url or None,
         "customer": {
             "first_name": customer.first_name,
             "email": email_address(customer.email),
@@ -380,7 +455,8 @@ def build_facts(
         "next_update_by": _localize(stored["next_update_by"], zone),
         "cause": stored["cause"],
         "cause_evidence": evidence,
-        **_steps(kind, stored, zone),
+        "causes": _with_items(groups, lines) if groups else [],
+        **_steps(kind, stored, zone, groups),
         "contact": contact if contact is not None else contact_facts(settings),
         "previous_notice": _previous_facts(previous, zone),
     }
@@ -419,7 +495,12 @@ def compose(engine: Engine, *, run_id: str, settings: Settings) -> ComposeResult
         order_lines = _fetch(conn, ol.c.shipment_id, shipment_ids, ol)
         for line in sorted(order_lines, key=lambda r: (r.order_id, r.line_id)):
             lines[line.shipment_id].append(line)
-        evidence = cause_evidence(conn, facts_in, as_of)
+        source = _EvidenceSource(conn, facts_in, as_of)
+        evidence = {
+            nid: source.of((p[2] for p in plan["core"]["parcels"]), plan["cause"])
+            for nid, plan in facts_in.items()
+        }
+        groups = {nid: cause_groups(plan, source) for nid, plan in facts_in.items()}
         previous = previous_notices(conn, sorted(facts_in), run_id, as_of)
     updates = []
     for r in stored:
@@ -436,6 +517,7 @@ def compose(engine: Engine, *, run_id: str, settings: Settings) -> ComposeResult
             evidence=evidence.get(r.notice_id),
             previous=previous.get(r.notice_id),
             contact=contact,
+            groups=groups[r.notice_id],
         )
         updates.append({"nid": r.notice_id, "facts": json.dumps(facts)})
     with engine.begin() as conn:

@@ -110,7 +110,23 @@ def _gate_row(r: Any, evidence: Any, run: Run, settings: Settings) -> dict[str, 
         "next_steps": "|".join(facts["next_steps"]),
         "cause_evidence": json.dumps(facts["cause_evidence"]) if facts["cause_evidence"] else None,
         "customer_name": facts["customer"]["first_name"],
+        "causes": cause_groups(facts),
+        "item_count": item_count(facts),
     }
+
+
+def item_count(facts: dict[str, Any]) -> int:
+    """How many delayed items (an SMS with no room for their titles states this number)."""
+    return sum(i["quantity"] for o in facts["orders"] if "problem" not in o for i in o["items"])
+
+
+def cause_groups(facts: dict[str, Any]) -> str | None:
+    """The gate's ``causes`` column: each order's cause and evidence when they differ (JSON),
+    else None (facts composed before ADR 0014 have none)."""
+    groups = facts.get("causes") or []
+    if not groups:
+        return None
+    return json.dumps([{"cause": g["cause"], "evidence": g["evidence"]} for g in groups])
 
 
 def _feed_ages(engine: Engine, as_of: datetime) -> dict[str, float]:

@@ -275,7 +275,9 @@ def _key_for(customer_id: str, rows: list[Any], ctx: _Context) -> tuple[NoticeKe
     attention = all((r.order_id, r.shipment_id) in ctx.attention for r in rows)
     kind = "attention" if attention else "delay"
     problems = [(r.order_id, r.shipment_id, r.cause) for r in rows if is_problem(r)]
-    key = NoticeKey(customer_id, spells, told_facts(kind, eta["eta"], eta["cause"], problems))
+    causes = [(r.order_id, r.shipment_id, r.cause) for r in rows if not is_problem(r)]
+    facts = told_facts(kind, eta["eta"], eta["cause"], problems, causes)
+    key = NoticeKey(customer_id, spells, facts)
     round_ = next_round(ctx.previous.get(customer_id, []), key, ctx.run_id, ctx.as_of)
     return key, round_, key.notice_id(round_)
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
-from notify.audience import delay_on_a_full_schedule, window_holds_promise, without_window
+from notify.audience import (
+    NoticeKey,
+    delay_on_a_full_schedule,
+    told_facts,
+    window_holds_promise,
+    without_window,
+)
 from notify.config import TargetingSettings
 
 NEXT = datetime(2026, 11, 20, 18, tzinfo=UTC)
@@ -64,3 +70,21 @@ def test_running_late_means_moving_again_after_the_delay_scan():
     assert not delay_on_a_full_schedule(_row(**{**row, "last_scan_status": "exception"}), s)
     assert not delay_on_a_full_schedule(_row(**{**row, "last_scan_at": OPENED}), s)  # none since
     assert not delay_on_a_full_schedule(_row(**{**row, "last_scan_status": None}), s)
+
+
+def test_each_orders_cause_is_part_of_the_key_only_when_the_causes_differ() -> None:
+    """A notice of orders late for different reasons tells each its own (ADR 0014): a new
+    reason for any of them is news, though the deciding order's cause stays the same. With
+    one cause the key is what it always was (no notice sent before is told again)."""
+    eta = {"earliest": "2026-11-24", "latest": "2026-11-25"}
+
+    def version(*causes: tuple[str, str, str]) -> str:
+        key = NoticeKey("C1", (), told_facts("delay", eta, "weather", None, list(causes)))
+        return key.version
+
+    same = version(("O1", "S1", "weather"), ("O2", "S2", "weather"))
+    assert same == NoticeKey("C1", (), told_facts("delay", eta, "weather")).version
+    mixed = version(("O1", "S1", "weather"), ("O2", "S2", "transport_delay"))
+    changed = version(("O1", "S1", "weather"), ("O2", "S2", "recipient_unavailable"))
+    assert len({same, mixed, changed}) == 3
+    assert version(("O2", "S2", "transport_delay"), ("O1", "S1", "weather")) == mixed

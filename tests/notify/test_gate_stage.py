@@ -103,6 +103,117 @@ def test_a_cause_the_carrier_did_not_give_becomes_what_it_did(
     assert _outbox(world, "r1")[("C4", "email")].state == "published"
 
 
+def _second_order_for_dee(engine: Engine) -> None:
+    """Dee's second order, held by weather (ETA Nov 23-24), beside O5 (a delay FedEx gave no
+    reason for, Nov 24): one notice, two orders late for different reasons."""
+    from datetime import UTC, datetime
+
+    with engine.begin() as conn:
+        conn.execute(
+            schema.orders.insert().values(
+                order_id="O14",
+                customer_id="C4",
+                placed_at=datetime(2026, 11, 16, 16, tzinfo=UTC),
+                promised_by="2026-11-18",
+                promised_by_utc=datetime(2026, 11, 19, 6, tzinfo=UTC),
+                status="open",
+                channel="web",
+            )
+        )
+        conn.execute(
+            schema.order_lines.insert().values(
+                order_id="O14",
+                line_id="L1",
+                sku="SKU-14",
+                title="Rain boots",
+                quantity=1,
+                shipment_id="S14",
+            )
+        )
+        conn.execute(schema.shipments.insert().values(
+            shipment_id="S14", order_id="O14", carrier="fedex", tracking_number="141414141414",
+            service="FedEx Ground", shipped_at=datetime(2026, 11, 16, 21, tzinfo=UTC),
+            origin_postal_code="38118", destination_postal_code="75201",
+            destination_country="US"))  # fmt: skip
+    add_events(engine, "141414141414", (0, "in_transit", None), (30, "exception", "weather"),
+               eta_days=("2026-11-23", "2026-11-24"))  # fmt: skip
+
+
+def test_orders_late_for_different_reasons_are_each_told_their_own(
+    world: Engine, settings: Settings
+) -> None:
+    _second_order_for_dee(world)
+    run = prepare(world, settings)
+    dee = _facts(world)["C4"]
+    assert [o["order_id"] for o in dee["orders"]] == ["O14", "O5"]
+    assert dee["cause"] == "unknown"  # O5's window ends last: it decides the notice's
+    unknown, weather = dee["causes"]
+    assert (unknown["cause"], unknown["order_ids"]) == ("unknown", ["O5"])
+    assert (
+        unknown["evidence"]["place"] == "Dallas, TX" and unknown["evidence"]["kind"] == "exception"
+    )
+    assert (weather["cause"], weather["order_ids"]) == ("weather", ["O14"])
+    assert weather["evidence"]["at"] == "2026-11-18T06:00:00+00:00"
+    email = _outbox(world, "r1")[("C4", "email")]
+    assert "Order O5: FedEx reported a delay in Dallas, TX on Wednesday" in email.body_text
+    assert "Order O14: Severe weather has stopped the carrier's trucks" in email.body_text
+    _gate(world, run, settings)
+    assert _outbox(world, "r1")[("C4", "email")].state == "published"
+
+
+def test_cause_groups_only_for_late_parcels_of_different_causes() -> None:
+    def fact(order: str, cause: str, problem: bool = False) -> dict[str, Any]:
+        return {"order_id": order, "shipment_id": f"S{order}", "episode_id": f"e{order}",
+                "cause": cause, "problem": problem}  # fmt: skip
+
+    one = {"cause": "weather", "parcel_facts": [fact("O1", "weather"), fact("O2", "weather")]}
+    assert compose.cause_groups(one, None) == []
+    with_problem = {**one, "parcel_facts": [*one["parcel_facts"], fact("O3", "damaged", True)]}
+    assert compose.cause_groups(with_problem, None) == []  # a problem parcel is told apart
+    assert compose.cause_groups({"cause": "weather"}, None) == []  # a plan from before
+    mixed = {
+        "cause": "unknown",
+        "parcel_facts": [fact("O1", "weather"), fact("O2", "unknown"), fact("O3", "weather")],
+    }
+    groups = compose.cause_groups(mixed, None)
+    assert [(g["cause"], g["order_ids"]) for g in groups] == [
+        ("unknown", ["O2"]),  # the notice's own cause first
+        ("weather", ["O1", "O3"]),
+    ]
+    assert groups[1]["next_steps"] == ["nothing_to_do", "we_will_update"]
+    assert groups[1]["shipment_ids"] == ["SO1", "SO3"]
+
+
+def test_an_order_split_across_causes_is_named_with_the_items_of_each() -> None:
+    from types import SimpleNamespace as Line
+
+    lines = {
+        "S1": [Line(order_id="O1", title="Wool socks")],
+        "S2": [Line(order_id="O1", title="Merino scarf")],
+        "S3": [Line(order_id="O2", title="Rain jacket")],
+    }
+    groups = [
+        {"cause": "weather", "order_ids": ["O1", "O2"], "shipment_ids": ["S1", "S3"]},
+        {"cause": "recipient_unavailable", "order_ids": ["O1"], "shipment_ids": ["S2"]},
+    ]
+    named = compose._with_items(groups, lines)
+    assert [g["items"] for g in named] == [["Wool socks"], ["Merino scarf"]]  # not O2's
+
+
+def test_merged_steps_ask_what_any_cause_asks_and_wait_once() -> None:
+    def steps(*causes: str) -> list[str]:
+        groups = [{"next_steps": compose.next_steps(c)} for c in causes]
+        return compose.merged_steps(groups)
+
+    assert steps("weather", "transport_delay") == ["nothing_to_do", "we_will_update"]
+    assert steps("weather", "recipient_unavailable") == [
+        "redelivery_scheduled", "pickup_available", "we_will_update"
+    ]  # fmt: skip
+    assert steps("lost", "address_issue") == [
+        "replacement_or_refund", "person_will_contact", "confirm_address"
+    ]  # fmt: skip
+
+
 def test_a_stop_is_named_only_when_every_parcel_with_the_cause_shares_it() -> None:
     """The cause sentence names one hub and one carrier: every parcel told with the notice's
     cause must be held by (or heading into) that stop, with that carrier."""
