@@ -203,9 +203,10 @@ def parcel_story(conn: Connection, shipment: Any) -> dict[str, Any]:
 
 def messages_sent(conn: Connection, order_id: str) -> list[dict[str, Any]]:
     """Every message sent about this order, with its text (from the outbox of that run)."""
-    d, ob = schema.decisions, schema.outbox
+    d, ob, n = schema.decisions, schema.outbox, schema.notices
     rows = conn.execute(
-        select(d, ob.c.subject, ob.c.body_text)
+        select(d, ob.c.subject, ob.c.body_text, n.c.facts)
+        .outerjoin(n, n.c.notice_id == d.c.notice_id)
         .outerjoin(
             ob,
             (ob.c.run_id == d.c.run_id)
@@ -226,6 +227,7 @@ def messages_sent(conn: Connection, order_id: str) -> list[dict[str, Any]]:
             "message_path": r.message_path,
             "eta_latest": r.eta_latest,
             "cause": r.cause,
+            "next_update_by": json.loads(r.facts).get("next_update_by") if r.facts else None,
         }
         for r in rows
         if f'"{order_id}"' in r.order_ids
@@ -297,6 +299,12 @@ def ticket_body(ctx: dict[str, Any]) -> str:
                 f"{', closed ' + str(e['closed_at']) if e['closed_at'] else ', open'}; "
                 f"ETA {eta.get('earliest') or '?'}..{eta.get('latest') or '?'}"
             )
+    promised = [m["next_update_by"] for m in ctx["messages_sent"] if m.get("next_update_by")]
+    if promised:
+        lines.append(
+            f"The customer was told to expect an update by {promised[-1]}. No automated "
+            "message follows while this case is open: the update is yours to send."
+        )
     lines.append("Messages sent to the customer:")
     for m in ctx["messages_sent"] or [{"channel": "-", "sent_at": "none yet", "text": ""}]:
         lines.append(f"  [{m['channel']}] {m['sent_at']}: {(m.get('subject') or '').strip()}")

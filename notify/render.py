@@ -53,6 +53,8 @@ from jinja2 import (
 )
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
+from notify.next_steps import next_steps
+
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 CHANNELS = ("email", "sms")
 SMS_MAX_SEGMENTS = 2
@@ -418,6 +420,7 @@ class _Notice:
     contact: _Contact
     previous: _Previous | None
     causes: tuple[_CauseGroup, ...] = ()  # each order's own cause, when they differ
+    escalated: tuple[str, ...] = ()  # the late orders a person now holds (a case)
     orders_url: str | None = None  # the page of all the customer's orders (the shop's)
 
     @property
@@ -626,6 +629,16 @@ def _read_causes(
     return tuple(groups)
 
 
+def _read_escalated(raw: Any, told: Sequence[_Order]) -> tuple[str, ...]:
+    """``facts['escalated_orders']``: optional; late orders of this notice, when given."""
+    if raw is None:
+        return ()
+    ids = {o.order_id for o in told}
+    if not isinstance(raw, list) or not all(isinstance(x, str) and x in ids for x in raw):
+        raise RenderError("facts['escalated_orders'] must list late orders of this notice")
+    return tuple(raw)
+
+
 def _read_previous(raw: Any, zone: ZoneInfo) -> _Previous | None:
     if raw is None:
         return None
@@ -687,6 +700,7 @@ def _read_facts(facts: Mapping[str, Any]) -> _Notice:
         previous=_read_previous(_get(facts, "previous_notice", ""), zone),
         causes=_read_causes(facts.get("causes"), zone, cause, told),
         orders_url=_url(facts, "orders_url", "") if facts.get("orders_url") else None,
+        escalated=_read_escalated(facts.get("escalated_orders"), told),
     )
 
 
@@ -881,6 +895,7 @@ UNSTATED_CAUSE_KINDS: Mapping[str, bool] = {
     "not_picked_up": False,
 }
 UNKNOWN_CAUSE = "unknown"
+MISSED_PICKUP = "missed_pickup"
 
 
 def unstated_cause_key(kind: object, has_time: bool, has_place: bool) -> str | None:
@@ -908,6 +923,10 @@ def _cause_text(
         time = fmt.short_date(since.date()) if length == "short" else fmt.moment(since, short=False)
         return w.keyed("cause_stop", cause, length, carrier=evidence.carrier_title,
                        place=evidence.stop_place, time=time)  # fmt: skip
+    if cause == MISSED_PICKUP and evidence is not None and evidence.kind == "not_picked_up":
+        # Still not collected: the carrier's plain fact ("UPS has not yet collected your
+        # parcel from our warehouse"), not a pickup that happened late.
+        return w.keyed("cause_unstated", "not_picked_up", length, carrier=evidence.carrier_title)
     if cause == UNKNOWN_CAUSE and evidence is not None:
         key = unstated_cause_key(evidence.kind, evidence.at is not None, evidence.place is not None)
         if key is not None:
@@ -958,26 +977,41 @@ def _cause_lines(notice: _Notice, w: _Wording, fmt: _Formatter, length: str) -> 
 def _step_lines(
     notice: _Notice, w: _Wording, fmt: _Formatter, length: str, acting_only: bool = False
 ) -> list[str]:
-    """The next steps (``acting_only``: those that ask the customer to do something). When
-    the orders are late for different reasons, the steps of each cause that ask something
-    of the customer (or say what we do for them) name the orders they are about, one line
-    per step in an email, one per cause in an SMS; "we will update you" or "nothing to do"
-    follow once (ADR 0014)."""
-    if not notice.causes or notice.kind in FOLLOW_UP_KINDS:
-        keys = _actions(notice.next_steps) if acting_only else notice.next_steps
+    """The next steps (``acting_only``: of the steps that ask the customer to do something,
+    or say what we do for them, the first for each group of orders). A step that concerns
+    only some orders names them: when the orders are late for different reasons, each
+    cause's steps (ADR 0014); when a person holds some of several orders, "a member of our
+    team will contact you" (ADR 0006). One line per step in an email, one per group of
+    orders in an SMS; "we will update you" or "nothing to do" follow once."""
+    if notice.kind in FOLLOW_UP_KINDS:
+        keys = _actions(notice.next_steps)[:1] if acting_only else notice.next_steps
         return [w.keyed("next_steps", key, length) for key in keys]
-    key = "for_orders" if length == "long" else "for_orders_sms"
-    texts = [
-        (g, [w.keyed("next_steps", step, length) for step in _actions(g.next_steps)])
-        for g in notice.causes
-    ]
-    if length == "short":
-        texts = [(g, [" ".join(steps)]) for g, steps in texts if steps]
-    lines = [
-        w.fill("phrases", key, len(g.order_ids), ids=g.named(fmt, sms=length != "long"), text=text)
-        for g, steps in texts
-        for text in steps
-    ]
+    told = _ids(notice.told)
+    named_person = bool(notice.escalated) and len(told) > 1
+    entries: list[tuple[_CauseGroup | None, list[str]]]
+    if notice.causes:
+        entries = [(g, _actions(g.next_steps)) for g in notice.causes]
+    else:
+        own = next_steps(notice.cause)  # the cause's own steps concern every order
+        keys = [
+            k for k in _actions(notice.next_steps) if k != PERSON or k in own or not named_person
+        ]
+        entries = [(None, keys)]
+    covered = {o for g, keys in entries if PERSON in keys for o in (g.order_ids if g else told)}
+    if notice.escalated and not set(notice.escalated) <= covered:
+        holder = _CauseGroup("", notice.escalated, None, (PERSON,)) if named_person else None
+        entries.append((holder, [PERSON]))
+    sms = length != "long"
+    lines = []
+    for who, keys in entries:
+        texts = [w.keyed("next_steps", k, length) for k in (keys[:1] if acting_only else keys)]
+        for text in [" ".join(texts)] if sms and texts else texts:
+            if who is None:
+                lines.append(text)
+            else:
+                key = "for_orders_sms" if sms else "for_orders"
+                ids = who.named(fmt, sms=sms)
+                lines.append(w.fill("phrases", key, len(who.order_ids), ids=ids, text=text))
     if acting_only:
         return lines
     waiting = [k for k in notice.next_steps if k in PASSIVE_STEPS]
@@ -1191,6 +1225,7 @@ class _SmsLevel:
 # time, the cause and a link always stay, and nothing is cut mid-word. What still does not
 # fit is returned with its true segment count and the gate refuses it (ADR 0014).
 PASSIVE_STEPS = frozenset({"nothing_to_do", "we_will_update"})
+PERSON = "person_will_contact"
 _SHORT = {"full_titles": False, "long_cause": False, "greeting": False, "next_steps": False}
 _GONE = {**_SHORT, "next_action": False, "promised": False}
 _LAST = {**_GONE, "help": False, "plain_cause": True, "count_items": True, "one_link": True}
@@ -1315,7 +1350,7 @@ def _sms_parts(notice: _Notice, w: _Wording) -> dict[str, str]:
             kind, "sms_cause", cause=" ".join(_cause_lines(notice, w, fmt, "plain"))
         ),
         "next_steps": " ".join(_step_lines(notice, w, fmt, "short")),
-        "next_action": next(iter(_step_lines(notice, w, fmt, "short", acting_only=True)), ""),
+        "next_action": " ".join(_step_lines(notice, w, fmt, "short", acting_only=True)),
         "track": w.fill(kind, "sms_track", urls=" ".join(urls)),
         "track_all": w.fill(kind, "sms_track", urls=notice.orders_url)
         if notice.orders_url and len(urls) > 1

@@ -389,6 +389,18 @@ def _mixed_attention_spanish() -> dict[str, Any]:
     return _unknown_eta(facts, "2026-11-23T12:00:00+01:00")
 
 
+def _not_collected() -> dict[str, Any]:
+    """The label was made, and UPS has not collected the parcel since: not "it left late"."""
+    facts = _unknown_eta(_cause("missed_pickup", next_steps("missed_pickup")))
+    facts["cause_evidence"] = {
+        "kind": "not_picked_up",
+        "carrier_title": "UPS",
+        "at": "2026-11-17T14:41:00-05:00",
+        "place": "Allentown, PA",
+    }
+    return facts
+
+
 def follow_up(kind: str, first: str, last: str | None = None) -> dict[str, Any]:
     """Ana was told on Nov 19 of a weather delay (Nov 21-22); now it was delivered, or the
     carrier's date is back within the promise (Nov 25 here)."""
@@ -512,6 +524,7 @@ CASES: dict[str, Any] = {
     "attention_address_spanish": _attention_spanish_address,
     "delay_with_problem_order": delay_with_problem,
     "delay_with_problem_parcel_german": _delay_with_problem_split_german,
+    "missed_pickup_not_collected_yet": _not_collected,
     "mixed_causes_stopped_hub_and_missed_delivery": mixed_causes,
     "mixed_causes_german_unstated_and_transport": _mixed_causes_german,
     "mixed_causes_attention_spanish": _mixed_attention_spanish,

@@ -18,6 +18,10 @@ Besides what targeting planned (parcels, ETA or next update, cause), compose add
   with its orders, its evidence (as above) and its next steps, so each order is told its
   own reason; the notice's ``next_steps`` are then those of every cause (ADR 0014). Empty
   when they share one cause.
+- ``escalated_orders``: the late orders a person now holds (a case opened with this notice);
+  the steps then say a member of the team will contact the customer, and, when the person
+  holds every order, no longer that we will write again (no automated message follows while
+  a case is open).
 - ``previous_notice``: the last notice we sent about any of these parcels (a second delay),
   with the day it went out and what it said.
 - ``orders[].problem``: on an entry of a delay notice's problem parcels (target's
@@ -350,8 +354,25 @@ def _previous_facts(previous: dict[str, Any] | None, zone: str | None) -> dict[s
 FOLLOW_UP_STEPS = {"delivered": ["check_delivery"], "resolved": ["nothing_to_do"]}
 
 
+def with_a_person(steps: list[str], everyone: bool) -> list[str]:
+    """The steps of a notice some of whose orders a person now holds (a case opened with it,
+    ADR 0006): "a member of our team will contact you" joins the steps that ask something.
+    While the case is open no automated message follows, so when the person holds every
+    order "we will message you again" goes (and "nothing to do", as with any step that
+    asks something)."""
+    acting = [s for s in steps if s not in ("nothing_to_do", "we_will_update")]
+    if "person_will_contact" not in acting:
+        acting.append("person_will_contact")
+    waiting = ["we_will_update"] if "we_will_update" in steps and not everyone else []
+    return acting + waiting
+
+
 def _steps(
-    kind: str, stored: dict[str, Any], zone: str | None, groups: list[dict[str, Any]] | None = None
+    kind: str,
+    stored: dict[str, Any],
+    zone: str | None,
+    groups: list[dict[str, Any]] | None = None,
+    escalated: tuple[list[str], bool] = ([], False),
 ) -> dict[str, Any]:
     if kind in FOLLOW_UP_STEPS:
         return {"next_steps": FOLLOW_UP_STEPS[kind], "next_step_dates": {}}
@@ -359,8 +380,10 @@ def _steps(
     dates: dict[str, str] = {}
     for cause in causes:
         dates.update(next_step_dates(cause, stored["eta"], stored["as_of"], zone))
+    steps = merged_steps(groups) if groups else next_steps(stored["cause"])
+    orders, everyone = escalated
     return {
-        "next_steps": merged_steps(groups) if groups else next_steps(stored["cause"]),
+        "next_steps": with_a_person(steps, everyone) if orders else steps,
         "next_step_dates": dates,
     }
 
@@ -413,6 +436,8 @@ def build_facts(
     shipment_ids = sorted({sid for ids in by_order.values() for sid in ids})
     zone = customer_zone(customer, (shipments[sid] for sid in shipment_ids))
     kind = stored.get("kind", "delay")
+    late = {order_id for order_id, problem in by_order if not problem}
+    escalated = sorted(set(stored.get("escalated_orders") or {}) & late)
     return {
         "notice_id": notice_id,
         "customer_id": customer.customer_id,
@@ -456,7 +481,8 @@ def build_facts(
         "cause": stored["cause"],
         "cause_evidence": evidence,
         "causes": _with_items(groups, lines) if groups else [],
-        **_steps(kind, stored, zone, groups),
+        "escalated_orders": escalated,
+        **_steps(kind, stored, zone, groups, (escalated, set(escalated) == late)),
         "contact": contact if contact is not None else contact_facts(settings),
         "previous_notice": _previous_facts(previous, zone),
     }

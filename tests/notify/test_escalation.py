@@ -202,3 +202,66 @@ def test_the_escalate_step_takes_the_help_desk_from_an_airflow_connection(tmp_pa
     with engine.connect() as conn:
         summary = json.loads(conn.execute(select(schema.runs.c.summary)).scalar_one())
     assert summary["escalate"]["exported"] == 1
+
+
+def _composed(engine, tmp_path, run_id: str) -> dict:
+    """Compose the run's notice and render its email (what the customer reads)."""
+    from notify.config import load_settings
+    from notify.render import render
+    from notify.stages import compose
+
+    settings = dataclasses.replace(load_settings(), home=tmp_path / "home")
+    compose.compose(engine, run_id=run_id, settings=settings)
+    n = schema.notices
+    with engine.connect() as conn:
+        (facts,) = conn.execute(select(n.c.facts).where(n.c.facts.is_not(None))).scalars()
+    composed = json.loads(facts)
+    return {**composed, "email": render(composed, "email").text}
+
+
+def test_a_notice_that_goes_alongside_a_case_says_a_person_will_contact_the_customer(
+    engine, tmp_path
+):
+    """While the case is open no automated message follows: "we will message you again"
+    would be a promise nobody keeps, so it goes; a member of the team will contact them."""
+    _one_order(engine, tmp_path)
+    eta(engine, "r1", episode(engine, "111", "weather"), "2026-11-25")  # 5 days late
+    run(engine, "r1")
+    facts = _composed(engine, tmp_path, "r1")
+    assert facts["escalated_orders"] == ["O1"] and facts["next_steps"] == ["person_will_contact"]
+    assert "A member of our team will contact you about this parcel." in facts["email"]
+    assert "We will message you again" not in facts["email"]
+    assert "You don't need to do anything" not in facts["email"]
+
+
+def test_when_a_person_holds_one_of_two_orders_the_step_names_it(engine, tmp_path):
+    w = World().customer("C1").order("O1", "C1", order_value="899.00")
+    w.order("O2", "C1", order_value="40")
+    w.parcel("S1", "O1", "111", "Espresso machine").parcel("S2", "O2", "222", "Mug")
+    w.load(engine, tmp_path / "o")
+    eta(engine, "r1", episode(engine, "111", "weather"), "2026-11-22")
+    eta(engine, "r1", episode(engine, "222", "weather"), "2026-11-22")
+    run(engine, "r1")
+    facts = _composed(engine, tmp_path, "r1")
+    assert facts["escalated_orders"] == ["O1"]
+    assert facts["next_steps"] == ["person_will_contact", "we_will_update"]
+    text = " ".join(facts["email"].split())
+    assert "- Order O1: A member of our team will contact you about this parcel." in text
+    assert "We will message you again when the carrier confirms the delivery day." in text
+
+
+def test_the_ticket_tells_the_agent_the_update_the_customer_was_promised(engine, tmp_path):
+    from notify.cases import case_context, ticket_body
+    from tests.notify.targetworld import mark_sent
+
+    _one_order(engine, tmp_path)
+    eta(engine, "r1", episode(engine, "111", "lost"), None)
+    run(engine, "r1")
+    facts = _composed(engine, tmp_path, "r1")
+    assert facts["eta"] is None and facts["next_update_by"]
+    mark_sent(engine, "r1", facts["notice_id"], "C1", order_ids=("O1",))
+    with engine.connect() as conn:
+        case = conn.execute(select(schema.cases)).first()
+        body = ticket_body(case_context(conn, case))
+    assert f"The customer was told to expect an update by {facts['next_update_by']}" in body
+    assert "the update is yours to send" in body
