@@ -421,6 +421,13 @@ class _Notice:
     previous: _Previous | None
     causes: tuple[_CauseGroup, ...] = ()  # each order's own cause, when they differ
     escalated: tuple[str, ...] = ()  # the late orders a person now holds (a case)
+    not_coming: bool = False  # every late parcel is lost, on its way back, refused, ...
+
+    def key(self, w: _Wording, key: str) -> str:
+        """The kind's wording key, or its ``_gone`` form for parcels that will not come."""
+        gone = f"{key}_gone"
+        return gone if self.not_coming and w.has(self.kind, gone) else key
+
     orders_url: str | None = None  # the page of all the customer's orders (the shop's)
 
     @property
@@ -629,6 +636,18 @@ def _read_causes(
     return tuple(groups)
 
 
+def _read_not_coming(raw: Any, kind: str, eta: _Eta | None) -> bool:
+    """``facts['not_coming']``: optional; only a delay notice without a date can say it."""
+    if raw is None or raw is False:
+        return False
+    if raw is not True or kind != "delay" or eta is not None:
+        raise RenderError(
+            "facts['not_coming'] is true only in a delay notice without an 'eta' (a parcel"
+            " that will not come has no delivery date)"
+        )
+    return True
+
+
 def _read_escalated(raw: Any, told: Sequence[_Order]) -> tuple[str, ...]:
     """``facts['escalated_orders']``: optional; late orders of this notice, when given."""
     if raw is None:
@@ -701,6 +720,7 @@ def _read_facts(facts: Mapping[str, Any]) -> _Notice:
         causes=_read_causes(facts.get("causes"), zone, cause, told),
         orders_url=_url(facts, "orders_url", "") if facts.get("orders_url") else None,
         escalated=_read_escalated(facts.get("escalated_orders"), told),
+        not_coming=_read_not_coming(facts.get("not_coming"), kind, eta),
     )
 
 
@@ -1067,7 +1087,7 @@ def _eta_values(notice: _Notice, w: _Wording, fmt: _Formatter) -> dict[str, str]
     if eta is None:
         assert notice.next_update_by is not None
         return {
-            "eta_text": w.fill("phrases", "no_eta"),
+            "eta_text": w.fill("phrases", "no_delivery_date" if notice.not_coming else "no_eta"),
             "eta_detail": w.fill(
                 "phrases", "next_update", time=fmt.moment(notice.next_update_by, short=False)
             ),
@@ -1157,12 +1177,20 @@ def _display(notice: _Notice, w: _Wording) -> dict[str, Any]:
         preheader = w.fill(notice.kind, "preheader", eta=eta["eta_short"], cause=cause)
     else:
         update = eta["update_short"]
-        subject = w.fill(notice.kind, "subject_no_eta", n_orders, ids=ids_text, update=update)
+        subject = w.fill(
+            notice.kind, notice.key(w, "subject_no_eta"), n_orders, ids=ids_text, update=update
+        )
         preheader = w.fill(notice.kind, "preheader_no_eta", update=update, cause=cause)
     also = _ids(notice.problems)
     if also:
         subject = w.fill("delay", "subject_also", len(also), subject=subject, ids=fmt.join(also))
-    headline = "headline_again" if notice.previous is not None else "headline"
+    headline = notice.key(w, "headline_again" if notice.previous is not None else "headline")
+    labels = dict(w.section("labels"))
+    if notice.not_coming:  # not "why it is late", "what is late", "delayed items"
+        for key, gone in (("eta_heading", "gone_eta_heading"), ("cause_heading", "problem_heading"),
+                          ("orders_heading", "attention_orders_heading"),
+                          ("items_heading", "attention_items_heading")):  # fmt: skip
+            labels[key] = labels.get(gone, labels.get(key))
     return {
         "lang": notice.locale.language,
         "dir": w.data.get("direction", "ltr"),
@@ -1173,14 +1201,14 @@ def _display(notice: _Notice, w: _Wording) -> dict[str, Any]:
         "headline": w.fill(notice.kind, headline, n_orders, ids=ids_text),
         "intro": w.fill(
             notice.kind,
-            "intro",
+            notice.key(w, "intro"),
             n_items,
             items=w.fill("phrases", "item_count", n_items, count=fmt.number(n_items)),
             orders=w.fill("phrases", "order_ids_ref", n_orders, ids=ids_text),
             when=_when(notice.eta, w, fmt),
         ),
         "previous": _previous_text(notice.previous, w, fmt, notice.kind),
-        "labels": w.section("labels"),
+        "labels": labels,
         "orders": [_order_values(o, w, fmt) for o in notice.told],
         "problems": _problem_values(notice, w, fmt),
         "cause": cause,
@@ -1250,7 +1278,8 @@ def _sms_eta(notice: _Notice, w: _Wording, fmt: _Formatter) -> str:
     kind, eta = notice.kind, notice.eta
     if eta is None:
         assert notice.next_update_by is not None
-        return w.fill(kind, "sms_no_eta", update=fmt.moment(notice.next_update_by, short=True))
+        update = fmt.moment(notice.next_update_by, short=True)
+        return w.fill(kind, notice.key(w, "sms_no_eta"), update=update)
     if eta.earliest == eta.latest:
         return w.fill(kind, "sms_eta", eta=fmt.short_date(eta.earliest))
     window = w.fill(
@@ -1326,17 +1355,21 @@ def _sms_parts(notice: _Notice, w: _Wording) -> dict[str, str]:
         "brand": notice.brand,
         "greeting": w.fill(kind, "sms_greeting", name=notice.first_name),
         "previous": previous,
-        "headline": w.fill(kind, "sms_headline", len(_ids(told)), ids=fmt.join(_ids(told))),
+        "headline": w.fill(
+            kind, notice.key(w, "sms_headline"), len(_ids(told)), ids=fmt.join(_ids(told))
+        ),
         "eta": _sms_eta(notice, w, fmt),
         "promised": w.fill(kind, "sms_promised", promised=promised),
         **{
-            f"items_{size}": w.fill(kind, "sms_items", items=_sms_items(told, w, fmt, limit))
+            f"items_{size}": w.fill(
+                kind, notice.key(w, "sms_items"), items=_sms_items(told, w, fmt, limit)
+            )
             for size, limit in SMS_TITLE_SIZES
         },
         "named": "yes" if notice.causes else "",  # the cause lines name every late order
         "items_count": w.fill(
             kind,
-            "sms_items_count" if w.has(kind, "sms_items_count") else "sms_items",
+            "sms_items_count" if w.has(kind, "sms_items_count") else notice.key(w, "sms_items"),
             items=_item_count(told, w, fmt),
         ),
         **_sms_also_parts(notice, w, fmt),

@@ -401,6 +401,21 @@ def _not_collected() -> dict[str, Any]:
     return facts
 
 
+def _not_coming(cause: str) -> dict[str, Any]:
+    """The parcel will not come (lost, on its way back to us): no "running late", no date."""
+    facts = _unknown_eta(_cause(cause, next_steps(cause)))
+    facts["not_coming"] = True
+    return facts
+
+
+def _returning_german() -> dict[str, Any]:
+    facts = _not_coming("returning_to_sender")
+    facts.update(locale="de-DE", timezone="Europe/Berlin")
+    facts["next_update_by"] = "2026-11-23T12:00:00+01:00"
+    facts["customer"]["first_name"] = "Jürgen"
+    return facts
+
+
 def follow_up(kind: str, first: str, last: str | None = None) -> dict[str, Any]:
     """Ana was told on Nov 19 of a weather delay (Nov 21-22); now it was delivered, or the
     carrier's date is back within the promise (Nov 25 here)."""
@@ -525,6 +540,8 @@ CASES: dict[str, Any] = {
     "delay_with_problem_order": delay_with_problem,
     "delay_with_problem_parcel_german": _delay_with_problem_split_german,
     "missed_pickup_not_collected_yet": _not_collected,
+    "lost_will_not_arrive": lambda: _not_coming("lost"),
+    "returning_to_sender_will_not_arrive_german": _returning_german,
     "mixed_causes_stopped_hub_and_missed_delivery": mixed_causes,
     "mixed_causes_german_unstated_and_transport": _mixed_causes_german,
     "mixed_causes_attention_spanish": _mixed_attention_spanish,
@@ -1330,3 +1347,23 @@ def test_causes_that_do_not_match_the_orders_are_refused(change: Any, message: s
     change(facts)
     with pytest.raises(RenderError, match=message):
         render(facts, "email")
+
+
+def test_a_parcel_that_will_not_come_is_not_told_as_running_late() -> None:
+    facts = _not_coming("lost")
+    email, sms = render(facts, "email"), render(facts, "sms")
+    assert (
+        email.subject
+        == "Order O000123 will not arrive as planned: next update by Mon, Nov 23, 12:00 PM"
+    )
+    assert "Your order O000123 will not arrive as planned" in email.text
+    assert "running late" not in email.text + sms.text
+    assert "Delivery:\nThere is no delivery date for this parcel." in email.text
+    assert "reliable new date" not in email.text
+    assert sms.text.startswith("Oasis Demo Shop: Order O000123 will not arrive as planned.")
+    assert "Items: 2x Wool socks" in sms.text
+    for heading in ("What happened:", "What it concerns:", "Items:"):
+        assert heading in email.text
+    facts["eta"], facts["next_update_by"] = base_facts()["eta"], None
+    with pytest.raises(RenderError, match="not_coming"):
+        render(facts, "email")  # a date for a parcel that will not come is a contradiction

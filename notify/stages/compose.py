@@ -22,6 +22,9 @@ Besides what targeting planned (parcels, ETA or next update, cause), compose add
   the steps then say a member of the team will contact the customer, and, when the person
   holds every order, no longer that we will write again (no automated message follows while
   a case is open).
+- ``not_coming``: a delay notice whose every late parcel will not come (lost, on its way
+  back, refused, cancelled: the rules' ``not_coming_causes``) says so ("will not arrive as
+  planned", no delivery date) instead of "running late".
 - ``previous_notice``: the last notice we sent about any of these parcels (a second delay),
   with the day it went out and what it said.
 - ``orders[].problem``: on an entry of a delay notice's problem parcels (target's
@@ -49,6 +52,7 @@ from carriers.timezones import zone_for
 from notify.config import Settings
 from notify.contacts import email_address, region_of, sms_number
 from notify.next_steps import next_step_dates, next_steps
+from notify.rules import rules_for
 from notify.store import schema
 from notify.store.types import as_utc
 
@@ -426,6 +430,7 @@ def build_facts(
     previous: dict[str, Any] | None = None,
     contact: dict[str, Any] | None = None,
     groups: list[dict[str, Any]] | None = None,
+    not_coming_causes: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     # An order's late parcels make one entry; its problem parcels (a delay notice's parcels
     # told apart, target's ``problem_parcels``) one more per cause, listed after the late ones.
@@ -438,6 +443,9 @@ def build_facts(
     kind = stored.get("kind", "delay")
     late = {order_id for order_id, problem in by_order if not problem}
     escalated = sorted(set(stored.get("escalated_orders") or {}) & late)
+    causes = {f["cause"] for f in stored.get("parcel_facts", []) if not f.get("problem")}
+    not_coming = kind == "delay" and stored["eta"] is None
+    not_coming = not_coming and (causes or {stored["cause"]}) <= not_coming_causes
     return {
         "notice_id": notice_id,
         "customer_id": customer.customer_id,
@@ -482,6 +490,7 @@ def build_facts(
         "cause_evidence": evidence,
         "causes": _with_items(groups, lines) if groups else [],
         "escalated_orders": escalated,
+        "not_coming": not_coming,
         **_steps(kind, stored, zone, groups, (escalated, set(escalated) == late)),
         "contact": contact if contact is not None else contact_facts(settings),
         "previous_notice": _previous_facts(previous, zone),
@@ -500,6 +509,7 @@ def _run_as_of(conn: Connection, run_id: str, plans: Iterable[dict[str, Any]]) -
 def compose(engine: Engine, *, run_id: str, settings: Settings) -> ComposeResult:
     n, rn = schema.notices, schema.run_notices
     contact = contact_facts(settings)  # a bad setting fails the stage here, naming it
+    gone = rules_for(settings).eta.not_coming_causes
     with engine.connect() as conn:
         stored = conn.execute(
             select(n.c.notice_id, n.c.customer_id, n.c.plan)
@@ -544,6 +554,7 @@ def compose(engine: Engine, *, run_id: str, settings: Settings) -> ComposeResult
             previous=previous.get(r.notice_id),
             contact=contact,
             groups=groups[r.notice_id],
+            not_coming_causes=gone,
         )
         updates.append({"nid": r.notice_id, "facts": json.dumps(facts)})
     with engine.begin() as conn:

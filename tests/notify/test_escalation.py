@@ -265,3 +265,23 @@ def test_the_ticket_tells_the_agent_the_update_the_customer_was_promised(engine,
         body = ticket_body(case_context(conn, case))
     assert f"The customer was told to expect an update by {facts['next_update_by']}" in body
     assert "the update is yours to send" in body
+
+
+@pytest.mark.parametrize(
+    ("causes", "not_coming"),
+    [(("lost",), True), (("returning_to_sender", "lost"), True), (("lost", "weather"), False)],
+)
+def test_a_notice_whose_parcels_will_not_come_says_so_not_running_late(
+    engine, tmp_path, causes, not_coming
+):
+    w = World().customer("C1")
+    for i, _cause in enumerate(causes, 1):
+        w.order(f"O{i}", "C1").parcel(f"S{i}", f"O{i}", f"{i}11", f"Item {i}")
+    w.load(engine, tmp_path / "o")
+    for i, cause in enumerate(causes, 1):
+        eta(engine, "r1", episode(engine, f"{i}11", cause), None)
+    run(engine, "r1")
+    facts = _composed(engine, tmp_path, "r1")
+    assert facts["not_coming"] is not_coming
+    assert ("will not arrive as planned" in facts["email"]) is not_coming
+    assert ("running late" in facts["email"]) is not not_coming
