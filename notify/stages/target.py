@@ -301,10 +301,23 @@ def _resolve_paused(customer_id: str, esc: _Escalation, ctx: _Context) -> list[A
     return esc.keep
 
 
+def _update_when_reachable(eta: dict[str, Any], extra: dict[str, Any], ctx: _Context) -> None:
+    """An update promised to a customer we write to by SMS falls inside their SMS window:
+    "an update by Sunday, 4:00 AM" would be held until the window opens (quiet hours) and
+    arrive hours after the time we named. The notice's key does not hold the time, so the
+    move changes nothing else; the next round is owed from the moved time."""
+    due = eta["next_update_by"]
+    if due is None or extra.get("channels", {}).get("sms") != "ok":
+        return
+    zones = tuple(extra.get("recipient_zones") or ())
+    eta["next_update_by"] = sms_opens_at(zones, due, ctx.settings.sms_window) or due
+
+
 def _plan(
     key: NoticeKey, round_: int, rows: list[Any], ctx: _Context, extra: dict[str, Any]
 ) -> dict[str, Any]:
     eta = notice_eta(rows)
+    _update_when_reachable(eta, extra, ctx)
     core = {
         "customer_id": key.customer_id,
         "parcels": sorted({(r.order_id, r.shipment_id, r.episode_id) for r in rows}),

@@ -721,3 +721,37 @@ def _cases(engine):
     with engine.connect() as conn:
         rows = conn.execute(select(schema.cases).order_by(schema.cases.c.case_id)).all()
     return [{**r._mapping, "triggers": json.loads(r.triggers)} for r in rows]
+
+
+@pytest.mark.parametrize(("sms_opt_in", "update_at"), [("true", "14:00"), ("false", "08:00")])
+def test_an_update_promised_to_an_sms_customer_falls_inside_their_sms_window(
+    engine, tmp_path, sms_opt_in, update_at
+):
+    """A notice made at 2 AM in Chicago promised "an update by 2 AM tomorrow"; quiet hours
+    hold an SMS until 8 AM, so the SMS update came six hours after the time we named. For a
+    customer we write to by SMS the update is due when their window opens (08:00 CST =
+    14:00 UTC); an email-only customer keeps the 24 hours."""
+    w = World().customer("C1", sms_opt_in=sms_opt_in).order("O1", "C1", promised="2026-11-19")
+    w.parcel("S1", "O1", "111", "Lamp").load(engine, tmp_path / "o")
+    at = AS_OF + timedelta(hours=14)  # Nov 20, 08:00 UTC = 02:00 in Chicago
+    eta(
+        engine,
+        "r1",
+        episode(engine, "111", "weather"),
+        None,
+        next_update_by=at + timedelta(hours=24),
+    )
+    run(engine, "r1", as_of=at)
+    plan = notices(engine, "r1")["C1"]
+    assert plan["next_update_by"].startswith(f"2026-11-21 {update_at}:00")
+    later = at + timedelta(hours=24)  # 02:00 CST: the SMS customer's round is not due yet
+    eta(
+        engine,
+        "r2",
+        episode(engine, "111", "weather"),
+        None,
+        next_update_by=later + timedelta(hours=24),
+    )
+    run(engine, "r2", as_of=later)
+    again = notices(engine, "r2").get("C1")
+    assert (again is None or again["notice_id"] == plan["notice_id"]) is (sms_opt_in == "true")
