@@ -153,7 +153,7 @@ def make_facts(n: int, rng: random.Random) -> dict[str, Any]:
 
 def staged_row(facts: dict[str, Any], channel: str, message: Any) -> dict[str, Any]:
     """The gate's view of one staged message (what notify.stages.gating builds from the store)."""
-    from notify.stages.gating import cause_groups, item_count
+    from notify.stages.gating import cause_groups, date_windows, item_count
 
     eta = facts["eta"] or {}
     customer = facts["customer"]
@@ -190,6 +190,7 @@ def staged_row(facts: dict[str, Any], channel: str, message: Any) -> dict[str, A
         "customer_name": customer["first_name"],
         "causes": cause_groups(facts),
         "item_count": item_count(facts),
+        "dates": date_windows(facts),
     }
 
 

@@ -521,13 +521,15 @@ def told_facts(
     cause: str | None,
     problems: list[tuple[str, str, str]] | None = None,
     causes: list[tuple[str, str, str]] | None = None,
+    windows: list[tuple[str, str, Any]] | None = None,
 ) -> dict[str, Any]:
     """What the customer is told, the part of the key that makes a new version. ``problems``:
     the (order, parcel, cause) of problem parcels in a delay notice (``shape_told``), told
     apart; a parcel turning from a problem into a late one is news. ``causes``: the (order,
     parcel, cause) of the late parcels when their causes differ (each order is told its own,
     ADR 0014); a new cause for any of them is news. With one cause it stays out, so the key of
-    such a notice is what it always was."""
+    such a notice is what it always was. ``windows``: likewise the (order, parcel, window) of
+    the late parcels when their windows differ."""
     window = eta and {"earliest": eta["earliest"], "latest": eta["latest"]}
     facts: dict[str, Any] = {
         "kind": kind,
@@ -539,6 +541,8 @@ def told_facts(
         facts["problems"] = [list(p) for p in sorted(problems)]
     if causes and len({c for _o, _s, c in causes}) > 1:
         facts["causes"] = [list(c) for c in sorted(causes)]
+    if windows and len({json.dumps(w) for _o, _s, w in windows}) > 1:
+        facts["windows"] = sorted([o, s, w] for o, s, w in windows)
     return facts
 
 

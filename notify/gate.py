@@ -94,6 +94,7 @@ ROW_COLUMNS = (
     "customer_name",
     "causes",
     "item_count",
+    "dates",
 )
 
 KNOWN_CAUSES = frozenset(r.value for r in Reason if r is not Reason.UNKNOWN)
@@ -152,8 +153,8 @@ ROW_RULES: tuple[Rule, ...] = (
     Rule("channels_agree", "all channels of one notice carry the same ETA and cause"),
     Rule(
         "eta_and_cause_in_text",
-        "the text states the ETA days (or the next update day) and the cause (each order's, "
-        "when they differ), as worded",
+        "the text states the ETA days (or the next update day) and the cause (each order's "
+        "window and cause, when they differ), as worded",
     ),
     Rule("no_vague_phrasing", "no banned vague phrase (notify/banned_phrases.txt)"),
     Rule("no_template_syntax", "no unrendered template syntax"),
@@ -538,7 +539,7 @@ def _item_titles_in_text(p: _Parsed) -> pd.Series:
 
 
 def _channels_agree(p: _Parsed) -> pd.Series:
-    columns = ("eta_earliest", "eta_latest", "next_update_by", "cause", "causes")
+    columns = ("eta_earliest", "eta_latest", "next_update_by", "cause", "causes", "dates")
     parts = [_text(p.df[c]) for c in columns]
     key = parts[0].str.cat(parts[1:], sep="|")
     variants = key.groupby(p.df["notice_id"]).transform("nunique")
@@ -554,6 +555,7 @@ _STATED_COLUMNS = (
     "cause",
     "cause_evidence",
     "causes",
+    "dates",
 )
 
 
@@ -561,31 +563,66 @@ def _optional(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _windows(raw: object) -> list[tuple[str, str]] | None:
+    """The ``dates`` column: each order's window when they differ (ADR 0014), those without
+    a date left out (the notice's next update covers them); None when unreadable."""
+    if not isinstance(raw, str) or not raw:
+        return []
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(value, list):
+        return None
+    out = []
+    for w in value:
+        if w is None:
+            continue
+        if not (isinstance(w, list) and len(w) == 2 and all(isinstance(d, str) for d in w)):
+            return None
+        out.append((w[0], w[1]))
+    return out
+
+
+def _forms(
+    locale: object,
+    zone: object,
+    first: object,
+    last: object,
+    update: object,
+    cause: object,
+    evidence: object,
+) -> tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]:
+    """(days, causes) as the message must state them (``stated_in_message``)."""
+    return stated_in_message(
+        locale=str(locale),
+        timezone=str(zone),
+        eta_earliest=_optional(first),
+        eta_latest=_optional(last),
+        next_update_by=_optional(update),
+        cause=str(cause),
+        cause_evidence=_optional(evidence),
+        templates_dir=TEMPLATES_DIR,
+    )
+
+
 def _states(said: str, values: tuple[object, ...]) -> bool:
-    """The days and the cause, or every order's cause when they differ, are in ``said``."""
-    locale, zone, earliest, latest, update, cause, evidence, raw = values
-    groups = _groups(raw)
-    if groups is None:
+    """The days and the cause are in ``said``; when the orders differ, every order's cause
+    and window too."""
+    locale, zone, earliest, latest, update, cause, evidence, raw, raw_dates = values
+    groups, windows = _groups(raw), _windows(raw_dates)
+    if groups is None or windows is None:
         return False
     wanted = groups or [(str(cause), _optional(evidence))]
     try:
-        stated = [
-            stated_in_message(
-                locale=str(locale),
-                timezone=str(zone),
-                eta_earliest=_optional(earliest),
-                eta_latest=_optional(latest),
-                next_update_by=_optional(update),
-                cause=one,
-                cause_evidence=one_evidence,
-                templates_dir=TEMPLATES_DIR,
-            )
-            for one, one_evidence in wanted
-        ]
+        days, _ = _forms(locale, zone, earliest, latest, update, cause, evidence)
+        for first, last in windows:
+            days += _forms(locale, zone, first, last, None, cause, evidence)[0]
+        causes = [_forms(locale, zone, earliest, latest, update, c, e)[1] for c, e in wanted]
     except (RenderError, ValueError, TypeError):
         return False
-    days_stated = all(any(form in said for form in day) for day in stated[0][0])
-    return days_stated and all(any(c in said for c in causes) for _days, causes in stated)
+    days_stated = all(any(form in said for form in day) for day in days)
+    return days_stated and all(any(c in said for c in forms) for forms in causes)
 
 
 def _eta_and_cause_in_text(p: _Parsed) -> pd.Series:

@@ -23,6 +23,7 @@ send key changes when the words a customer reads change.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -386,13 +387,29 @@ class _CauseGroup:
     next_steps: tuple[str, ...]
     items: tuple[str, ...] = ()  # the titles, when an order is split across causes
 
-    def named(self, fmt: _Formatter, sms: bool) -> str:
-        """The orders, with the items when an order is split: "O1 (Desk lamp)"."""
-        ids = fmt.join(self.order_ids)
-        if not self.items:
-            return ids
-        titles = [sms_title(t, SMS_TINY_TITLE_LIMIT) if sms else t for t in self.items]
-        return f"{ids} ({fmt.join(titles)})"
+    def named(self, fmt: _Formatter, sms: bool, bare: bool = False) -> str:
+        return _named(self.order_ids, () if bare else self.items, fmt, sms)
+
+
+@dataclass(frozen=True)
+class _DateGroup:
+    """One window of a notice whose orders have different ones, and its orders."""
+
+    order_ids: tuple[str, ...]
+    eta: _Eta | None  # None: no date yet (the notice's next update says when we write)
+    items: tuple[str, ...] = ()  # the titles, when an order is split across windows
+
+    def named(self, fmt: _Formatter, sms: bool, bare: bool = False) -> str:
+        return _named(self.order_ids, () if bare else self.items, fmt, sms)
+
+
+def _named(order_ids: Sequence[str], items: Sequence[str], fmt: _Formatter, sms: bool) -> str:
+    """Orders as a line names them, with the items when an order is split: "O1 (Desk lamp)"."""
+    ids = fmt.join(order_ids)
+    if not items:
+        return ids
+    titles = [sms_title(t, SMS_TINY_TITLE_LIMIT) if sms else t for t in items]
+    return f"{ids} ({fmt.join(titles)})"
 
 
 @dataclass(frozen=True)
@@ -422,6 +439,7 @@ class _Notice:
     causes: tuple[_CauseGroup, ...] = ()  # each order's own cause, when they differ
     escalated: tuple[str, ...] = ()  # the late orders a person now holds (a case)
     not_coming: bool = False  # every late parcel is lost, on its way back, refused, ...
+    dates: tuple[_DateGroup, ...] = ()  # each order's own window, when they differ
 
     def key(self, w: _Wording, key: str) -> str:
         """The kind's wording key, or its ``_gone`` form for parcels that will not come."""
@@ -614,16 +632,14 @@ def _read_causes(
             raise RenderError(f"facts{path}['order_ids'] must be a non-empty list of order ids")
         if not steps or not all(isinstance(x, str) for x in steps):
             raise RenderError(f"facts{path}['next_steps'] must be a non-empty list of strings")
-        items = entry.get("items") or []
-        if not isinstance(items, list) or not all(isinstance(x, str) for x in items):
-            raise RenderError(f"facts{path}['items'] must be a list of item titles")
+        items = _read_items(entry, path)
         groups.append(
             _CauseGroup(
                 cause=_str(entry, "cause", path),
                 order_ids=tuple(ids),
                 evidence=_read_evidence(_get(entry, "evidence", path), zone, f"{path}['evidence']"),
                 next_steps=tuple(steps),
-                items=tuple(clean_title(t) for t in items),
+                items=items,
             )
         )
     named = {i for g in groups for i in g.order_ids}
@@ -633,6 +649,44 @@ def _read_causes(
         )
     if cause not in {g.cause for g in groups}:
         raise RenderError(f"facts['cause'] {cause!r} is not one of facts['causes']")
+    return tuple(groups)
+
+
+def _read_items(entry: Any, path: str) -> tuple[str, ...]:
+    items = entry.get("items") or []
+    if not isinstance(items, list) or not all(isinstance(x, str) for x in items):
+        raise RenderError(f"facts{path}['items'] must be a list of item titles")
+    return tuple(clean_title(t) for t in items)
+
+
+def _read_dates(raw: Any, told: Sequence[_Order], eta: _Eta | None) -> tuple[_DateGroup, ...]:
+    """``facts['dates']``: optional; when given, two or more windows (or none: no date yet)
+    that between them cover every late order; a notice with a date has no group without."""
+    if raw is None or raw == []:
+        return ()
+    if not isinstance(raw, list) or len(raw) < 2:
+        raise RenderError("facts['dates'] must list two or more windows, or be empty")
+    groups = []
+    for i, entry in enumerate(raw):
+        path = f"['dates'][{i}]"
+        ids = _list(entry, "order_ids", path)
+        if not ids or not all(isinstance(x, str) for x in ids):
+            raise RenderError(f"facts{path}['order_ids'] must be a non-empty list of order ids")
+        window = _get(entry, "eta", path)
+        group_eta = None
+        if window is not None:
+            first = _date(window, "earliest", f"{path}['eta']")
+            last = _date(window, "latest", f"{path}['eta']")
+            if last < first:
+                raise RenderError(f"facts{path}['eta'] ends before it starts")
+            group_eta = _Eta(earliest=first, latest=last, most_likely=first, confidence=None)
+        groups.append(_DateGroup(tuple(ids), group_eta, _read_items(entry, path)))
+    if {i for g in groups for i in g.order_ids} != {o.order_id for o in told}:
+        raise RenderError(
+            "facts['dates'] must name exactly the late orders (those without a 'problem')"
+        )
+    if eta is not None and any(g.eta is None for g in groups):
+        raise RenderError("facts['dates'] has an order without a date, but facts['eta'] is set")
     return tuple(groups)
 
 
@@ -721,6 +775,7 @@ def _read_facts(facts: Mapping[str, Any]) -> _Notice:
         orders_url=_url(facts, "orders_url", "") if facts.get("orders_url") else None,
         escalated=_read_escalated(facts.get("escalated_orders"), told),
         not_coming=_read_not_coming(facts.get("not_coming"), kind, eta),
+        dates=_read_dates(facts.get("dates"), told, eta),
     )
 
 
@@ -974,10 +1029,13 @@ def _plain_cause(cause: str, evidence: _Evidence | None, w: _Wording, fmt: _Form
     return w.keyed("causes", cause, "short")
 
 
-def _cause_lines(notice: _Notice, w: _Wording, fmt: _Formatter, length: str) -> list[str]:
+def _cause_lines(
+    notice: _Notice, w: _Wording, fmt: _Formatter, length: str, bare: bool = False
+) -> list[str]:
     """The cause sentence, or, when the orders are late for different reasons, one per cause
     naming its orders ("Order O1: Severe weather ..."; in an SMS "O1: severe weather ...").
-    ``length``: "long", "short", or "plain" (``_plain_cause``)."""
+    ``length``: "long", "short", or "plain" (``_plain_cause``); ``bare``: the orders without
+    their items (an SMS's last resort)."""
 
     def text(cause: str, evidence: _Evidence | None) -> str:
         if length == "plain":
@@ -988,7 +1046,7 @@ def _cause_lines(notice: _Notice, w: _Wording, fmt: _Formatter, length: str) -> 
         return [text(notice.cause, notice.cause_evidence)]
     key = "for_orders" if length == "long" else "for_orders_sms"
     return [
-        w.fill("phrases", key, len(g.order_ids), ids=g.named(fmt, sms=length != "long"),
+        w.fill("phrases", key, len(g.order_ids), ids=g.named(fmt, length != "long", bare),
                text=text(g.cause, g.evidence))
         for g in notice.causes
     ]  # fmt: skip
@@ -1118,6 +1176,40 @@ def _eta_values(notice: _Notice, w: _Wording, fmt: _Formatter) -> dict[str, str]
     return {"eta_text": text, "eta_detail": detail, "eta_short": short, "update_short": ""}
 
 
+def _date_lines(
+    notice: _Notice, w: _Wording, fmt: _Formatter, sms: bool, bare: bool = False
+) -> list[str]:
+    """Each window and its orders ("Order O2: Friday, November 21"; in an SMS "O2: Fri,
+    Nov 21"), an order without a date as such; empty when the notice has one window."""
+    lines = []
+    for g in notice.dates:
+        eta = g.eta
+        if eta is None:
+            text = w.fill("phrases", "no_eta_sms" if sms else "no_eta")
+        elif eta.earliest == eta.latest:
+            day = fmt.short_date(eta.earliest) if sms else fmt.long_date(eta.earliest)
+            text = day if sms else w.fill("phrases", "eta_day", date=day)
+        else:
+            dates = (fmt.short_date if sms else fmt.long_date)(eta.earliest), (
+                fmt.short_date if sms else fmt.long_date)(eta.latest)  # fmt: skip
+            text = w.fill("phrases", "eta_window_sms" if sms else "eta_window",
+                          earliest=dates[0], latest=dates[1])  # fmt: skip
+        key = "for_orders_sms" if sms else "for_orders"
+        ids = g.named(fmt, sms, bare)
+        lines.append(w.fill("phrases", key, len(g.order_ids), ids=ids, text=text))
+    return lines
+
+
+def _span(notice: _Notice) -> _Notice:
+    """For the subject: from the first day of any window to the last of the notice's, when
+    every order has a date ("now arriving between Nov 21 and Nov 25" holds for all)."""
+    if not notice.dates or notice.eta is None:
+        return notice
+    first = min(g.eta.earliest for g in notice.dates if g.eta is not None)
+    eta = _Eta(first, notice.eta.latest, notice.eta.latest, None)
+    return dataclasses.replace(notice, eta=eta)
+
+
 def _order_values(order: _Order, w: _Wording, fmt: _Formatter) -> dict[str, Any]:
     return {
         "order_id": order.order_id,
@@ -1169,7 +1261,10 @@ def _display(notice: _Notice, w: _Wording) -> dict[str, Any]:
     n_orders = len(ids)
     ids_text = fmt.join(ids)
     n_items = sum(it.quantity for o in notice.told for it in o.items)
-    eta = _eta_values(notice, w, fmt)
+    eta = _eta_values(_span(notice), w, fmt)
+    lines = _date_lines(notice, w, fmt, sms=False)
+    if lines:  # each order's own date: no "most likely" for the one that decides the notice
+        eta["eta_detail"] = eta["eta_detail"] if notice.eta is None else ""
     causes = _cause_lines(notice, w, fmt, "long")
     cause = " ".join(causes)
     if notice.eta is not None:
@@ -1218,6 +1313,7 @@ def _display(notice: _Notice, w: _Wording) -> dict[str, Any]:
         "contact_hours": fmt.hours(notice.contact, w),
         "footer": w.fill("phrases", "footer", brand=notice.brand),
         **eta,
+        "eta_lines": lines or [eta["eta_text"]],
     }
 
 
@@ -1234,6 +1330,7 @@ class _SmsLevel:
     count_items: bool = False  # "Late: 4 items." instead of the titles (last resort)
     one_link: bool = False  # the page of all orders instead of a link per order, if set
     headline: bool = True  # off only where each order's cause line names it (ADR 0014)
+    bare_labels: bool = False  # "O1: ..." without the items of an order split across lines
     next_steps: bool = True  # every next step
     next_action: bool = True  # when the steps go: still the one that asks the customer to act
     promised: bool = True  # the promised date and, for a second delay, our last message's date
@@ -1249,9 +1346,11 @@ class _SmsLevel:
 # SMS_TINY_TITLE_LIMIT, the cause loses the hub and day of a stop (or, unstated, the place),
 # the titles become their number ("Late: 4 items."), a link per order becomes the page of
 # all orders (``orders_url``, when the shop has one), and last, in a notice whose cause lines
-# name every order, the headline goes. The brand, order numbers, the new date or update
-# time, the cause and a link always stay, and nothing is cut mid-word. What still does not
-# fit is returned with its true segment count and the gate refuses it (ADR 0014).
+# name every order, the headline goes, and then the items naming the parts of an order split
+# across its lines ("O1 (Desk lamp): ..."; the email keeps them). The brand, order numbers,
+# the new date (each order's, when they differ) or update time, the cause and a link always
+# stay, and nothing is cut mid-word. What still does not fit is returned with its true
+# segment count and the gate refuses it (ADR 0014).
 PASSIVE_STEPS = frozenset({"nothing_to_do", "we_will_update"})
 PERSON = "person_will_contact"
 _SHORT = {"full_titles": False, "long_cause": False, "greeting": False, "next_steps": False}
@@ -1271,11 +1370,20 @@ SMS_LEVELS = (
     _SmsLevel(**_GONE, help=False, plain_cause=True, count_items=True),
     _SmsLevel(**_LAST),
     _SmsLevel(**_LAST, headline=False),
+    _SmsLevel(**_LAST, headline=False, bare_labels=True),
 )
 
 
-def _sms_eta(notice: _Notice, w: _Wording, fmt: _Formatter) -> str:
+def _sms_eta(notice: _Notice, w: _Wording, fmt: _Formatter, bare: bool = False) -> str:
     kind, eta = notice.kind, notice.eta
+    if notice.dates:
+        lines = _date_lines(notice, w, fmt, sms=True, bare=bare)
+        said = w.fill(kind, "sms_eta", eta="; ".join(lines))
+        if eta is None:
+            assert notice.next_update_by is not None
+            update = fmt.moment(notice.next_update_by, short=True)
+            said += " " + w.fill("phrases", "update_by_sms", update=update)
+        return said
     if eta is None:
         assert notice.next_update_by is not None
         update = fmt.moment(notice.next_update_by, short=True)
@@ -1359,6 +1467,7 @@ def _sms_parts(notice: _Notice, w: _Wording) -> dict[str, str]:
             kind, notice.key(w, "sms_headline"), len(_ids(told)), ids=fmt.join(_ids(told))
         ),
         "eta": _sms_eta(notice, w, fmt),
+        "eta_bare": _sms_eta(notice, w, fmt, bare=True),
         "promised": w.fill(kind, "sms_promised", promised=promised),
         **{
             f"items_{size}": w.fill(
@@ -1382,6 +1491,9 @@ def _sms_parts(notice: _Notice, w: _Wording) -> dict[str, str]:
         "cause_plain": w.fill(
             kind, "sms_cause", cause=" ".join(_cause_lines(notice, w, fmt, "plain"))
         ),
+        "cause_bare": w.fill(
+            kind, "sms_cause", cause=" ".join(_cause_lines(notice, w, fmt, "plain", bare=True))
+        ),
         "next_steps": " ".join(_step_lines(notice, w, fmt, "short")),
         "next_action": " ".join(_step_lines(notice, w, fmt, "short", acting_only=True)),
         "track": w.fill(kind, "sms_track", urls=" ".join(urls)),
@@ -1404,7 +1516,7 @@ def _sms_context(parts: Mapping[str, str], level: _SmsLevel) -> dict[str, str]:
         "greeting": parts["greeting"] if level.greeting else "",
         "previous": parts["previous"] if level.promised else "",
         "headline": parts["headline"] if level.headline or not parts["named"] else "",
-        "eta": parts["eta"],
+        "eta": parts["eta_bare"] if level.bare_labels else parts["eta"],
         "promised": parts["promised"] if level.promised else "",
         "items": parts["items_count"] if level.count_items else parts[f"items_{size}"],
         "also": parts[
@@ -1414,7 +1526,9 @@ def _sms_context(parts: Mapping[str, str], level: _SmsLevel) -> dict[str, str]:
             if level.next_action
             else "also_least"
         ],
-        "cause": parts["cause_plain"]
+        "cause": parts["cause_bare"]
+        if level.bare_labels
+        else parts["cause_plain"]
         if level.plain_cause
         else parts["cause_long"]
         if level.long_cause

@@ -19,7 +19,7 @@ import pytest
 from notify import gate
 from notify.gate import BATCH_RULES, ROW_COLUMNS, ROW_RULES, GateReport, check_batch, check_rows
 from notify.render import render
-from notify.stages.gating import cause_groups, item_count
+from notify.stages.gating import cause_groups, date_windows, item_count
 from tests.test_render import CASES, HOSTILE_NAME, attention, base_facts, follow_up
 
 AS_OF = "2026-11-22"
@@ -75,6 +75,7 @@ def stage(
                 "customer_name": facts["customer"]["first_name"],
                 "causes": cause_groups(facts),
                 "item_count": item_count(facts),
+                "dates": date_windows(facts),
             }
         )
     return rows
@@ -889,6 +890,20 @@ def test_a_notice_whose_orders_are_late_for_different_reasons_states_each_reason
     assert report.row_failures == {
         "n_mixed:email": ["eta_and_cause_in_text"],
         "n_mixed:sms": ["eta_and_cause_in_text"],
+    }
+
+
+def test_each_orders_date_must_be_stated_when_they_differ() -> None:
+    rows = stage("n_dates", CASES["two_orders_one_without_a_date"]())
+    assert check_rows(pd.DataFrame(rows)).passed
+    said = {"email": "Order O000456: Tuesday, November 24", "sms": "O000456: Tue, Nov 24; "}
+    for row in rows:
+        assert said[row["channel"]] in row["body_text"]
+        row["body_text"] = row["body_text"].replace(said[row["channel"]], "")
+        row["subject"] = (row["subject"] or "").replace("Nov 24", "")
+    assert check_rows(pd.DataFrame(rows)).row_failures == {
+        "n_dates:email": ["eta_and_cause_in_text"],
+        "n_dates:sms": ["eta_and_cause_in_text"],
     }
 
 

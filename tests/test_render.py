@@ -416,6 +416,33 @@ def _returning_german() -> dict[str, Any]:
     return facts
 
 
+def two_dates() -> dict[str, Any]:
+    """Ana's O000456 has a day (Nov 24); O000123, held by weather, has none yet: each order
+    is told its own, and the time we write again is for the one without (ADR 0014)."""
+    facts = _unknown_eta(_two_orders())
+    facts["cause"] = "weather"
+    facts["orders"][1]["shipments"] = facts["orders"][1]["shipments"][:1]
+    facts["dates"] = [
+        {"eta": {"earliest": "2026-11-24", "latest": "2026-11-24"}, "order_ids": ["O000456"]},
+        {"eta": None, "order_ids": ["O000123"]},
+    ]
+    return facts
+
+
+def _two_windows_german() -> dict[str, Any]:
+    """Both orders have a date, not the same one: the subject spans both, each order reads
+    its own."""
+    facts = _two_orders()
+    facts.update(locale="de-DE", timezone="Europe/Berlin")
+    facts["customer"]["first_name"] = "Jürgen"
+    facts["orders"][1]["shipments"] = facts["orders"][1]["shipments"][:1]
+    facts["dates"] = [
+        {"eta": {"earliest": "2026-11-23", "latest": "2026-11-23"}, "order_ids": ["O000456"]},
+        {"eta": {"earliest": "2026-11-24", "latest": "2026-11-25"}, "order_ids": ["O000123"]},
+    ]
+    return facts
+
+
 def follow_up(kind: str, first: str, last: str | None = None) -> dict[str, Any]:
     """Ana was told on Nov 19 of a weather delay (Nov 21-22); now it was delivered, or the
     carrier's date is back within the promise (Nov 25 here)."""
@@ -543,6 +570,8 @@ CASES: dict[str, Any] = {
     "lost_will_not_arrive": lambda: _not_coming("lost"),
     "returning_to_sender_will_not_arrive_german": _returning_german,
     "mixed_causes_stopped_hub_and_missed_delivery": mixed_causes,
+    "two_orders_one_without_a_date": two_dates,
+    "two_orders_two_windows_german": _two_windows_german,
     "mixed_causes_german_unstated_and_transport": _mixed_causes_german,
     "mixed_causes_attention_spanish": _mixed_attention_spanish,
     **{
@@ -1367,3 +1396,34 @@ def test_a_parcel_that_will_not_come_is_not_told_as_running_late() -> None:
     facts["eta"], facts["next_update_by"] = base_facts()["eta"], None
     with pytest.raises(RenderError, match="not_coming"):
         render(facts, "email")  # a date for a parcel that will not come is a contradiction
+
+
+def test_each_order_reads_its_own_date_when_they_differ() -> None:
+    facts = two_dates()
+    email, sms = render(facts, "email"), render(facts, "sms")
+    assert "Order O000456: Tuesday, November 24\nOrder O000123: The carrier has not given a " in (
+        email.text
+    )
+    assert "New date: O000456: Tue, Nov 24; O000123: no firm date yet. Update by Mon" in sms.text
+    german = render(_two_windows_german(), "email")
+    assert german.subject.endswith("neue Lieferung zwischen Mo., 23. Nov. und Mi., 25. Nov.")
+    assert "Am wahrscheinlichsten" not in german.text  # no "most likely" of one order for all
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda f: f["dates"].pop(), "two or more windows"),
+        (lambda f: f["dates"][0].update(order_ids=["O000123"]), "exactly the late orders"),
+        (lambda f: f["dates"][0]["eta"].update(latest="2026-11-20"), "ends before it starts"),
+        (
+            lambda f: f.update(eta=base_facts()["eta"], next_update_by=None),
+            r"facts\['eta'\] is set",
+        ),
+    ],
+)
+def test_dates_that_do_not_match_the_orders_are_refused(change: Any, message: str) -> None:
+    facts = two_dates()
+    change(facts)
+    with pytest.raises(RenderError, match=message):
+        render(facts, "email")

@@ -18,6 +18,9 @@ Besides what targeting planned (parcels, ETA or next update, cause), compose add
   with its orders, its evidence (as above) and its next steps, so each order is told its
   own reason; the notice's ``next_steps`` are then those of every cause (ADR 0014). Empty
   when they share one cause.
+- ``dates``: when the late parcels of a delay or attention notice have different windows
+  (or some have none), one entry per window with its orders, so each order is told its own
+  date; the notice's ``eta`` stays the one that decides (ADR 0014). Empty otherwise.
 - ``escalated_orders``: the late orders a person now holds (a case opened with this notice);
   the steps then say a member of the team will contact the customer, and, when the person
   holds every order, no longer that we will write again (no automated message follows while
@@ -251,10 +254,41 @@ def cause_groups(plan: dict[str, Any], source: _EvidenceSource | None) -> list[d
     ]
 
 
+def _window(fact: dict[str, Any]) -> tuple[str, str] | None:
+    """A told parcel's window as (first day, last day), None when it has none."""
+    if not fact.get("eta_latest"):
+        return None
+    return str(fact["eta_earliest"] or fact["eta_latest"])[:10], str(fact["eta_latest"])[:10]
+
+
+def date_groups(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    """The windows of a notice whose late parcels have different ones, each with its orders:
+    earliest first, those without a date last. Empty when they share one (the notice's
+    ``eta`` says it all). One window for the notice said "no reliable date yet" about an
+    order the carrier had a day for, or a later day than its own (ADR 0014)."""
+    late = [f for f in plan.get("parcel_facts", []) if not f.get("problem")]
+    if len({_window(f) for f in late}) < 2:
+        return []
+    orders: dict[tuple[str, str] | None, set[str]] = defaultdict(set)
+    parcels: dict[tuple[str, str] | None, set[str]] = defaultdict(set)
+    for f in late:
+        orders[_window(f)].add(f["order_id"])
+        parcels[_window(f)].add(f["shipment_id"])
+    ranked = sorted(orders, key=lambda w: (w is None, w or ("", ""), min(orders[w])))
+    return [
+        {
+            "eta": {"earliest": w[0], "latest": w[1]} if w else None,
+            "order_ids": sorted(orders[w]),
+            "shipment_ids": sorted(parcels[w]),
+        }
+        for w in ranked
+    ]
+
+
 def _with_items(groups: list[dict[str, Any]], lines: dict[str, list[Any]]) -> list[dict[str, Any]]:
-    """An order split across causes (one parcel held by weather, the other not delivered) is
-    named with the items of each: ``items`` lists the titles of a cause's parcels of such
-    orders, so "Order O1 (Desk lamp): ..." says which part of the order it is about."""
+    """An order split across causes (one parcel held by weather, the other not delivered), or
+    across windows, is named with the items of each: ``items`` lists the titles of a group's
+    parcels of such orders, so "Order O1 (Desk lamp): ..." says which part it is about."""
     seen: dict[str, int] = defaultdict(int)
     for g in groups:
         for order_id in g["order_ids"]:
@@ -409,6 +443,15 @@ def _from_planned_day(eta: dict[str, Any] | None, as_of: str, zone: str | None) 
     return {**eta, "earliest": today.isoformat(), "most_likely": ahead.isoformat()}
 
 
+def _dates(stored: dict[str, Any], lines: dict[str, list[Any]], zone: str | None) -> list[Any]:
+    """``dates``: each window and its orders when the late parcels' windows differ, each
+    window stating the days still ahead as the notice's does (``_from_planned_day``)."""
+    groups = _with_items(date_groups(stored), lines)
+    for g in groups:
+        g["eta"] = _from_planned_day(g["eta"], stored["as_of"], zone)
+    return groups
+
+
 def _problem(cause: str, stored: dict[str, Any], zone: str | None) -> dict[str, Any]:
     """An order entry of problem parcels carries their own cause and next steps."""
     if not cause:
@@ -489,6 +532,7 @@ def build_facts(
         "cause": stored["cause"],
         "cause_evidence": evidence,
         "causes": _with_items(groups, lines) if groups else [],
+        "dates": _dates(stored, lines, zone) if kind in ("delay", "attention") else [],
         "escalated_orders": escalated,
         "not_coming": not_coming,
         **_steps(kind, stored, zone, groups, (escalated, set(escalated) == late)),

@@ -112,7 +112,18 @@ def _gate_row(r: Any, evidence: Any, run: Run, settings: Settings) -> dict[str, 
         "customer_name": facts["customer"]["first_name"],
         "causes": cause_groups(facts),
         "item_count": item_count(facts),
+        "dates": date_windows(facts),
     }
+
+
+def date_windows(facts: dict[str, Any]) -> str | None:
+    """The gate's ``dates`` column: each order's window when they differ ([first, last], or
+    null for an order without a date; JSON), else None."""
+    groups = facts.get("dates") or []
+    if not groups:
+        return None
+    return json.dumps([[g["eta"]["earliest"], g["eta"]["latest"]] if g["eta"] else None
+                       for g in groups])  # fmt: skip
 
 
 def item_count(facts: dict[str, Any]) -> int:

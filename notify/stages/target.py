@@ -113,6 +113,13 @@ def notice_eta(rows: list[Any]) -> dict[str, Any]:
     return {"eta": eta, "next_update_by": None, "cause": worst.cause}
 
 
+def _window(row: Any) -> list[str] | None:
+    """A told row's window as [first day, last day]; None when it has none."""
+    if row.eta_latest is None:
+        return None
+    return [str(row.eta_earliest or row.eta_latest)[:10], str(row.eta_latest)[:10]]
+
+
 def _parcel_decision(run_id: str, row: Any, decision: str, reason: str) -> dict[str, Any]:
     """A decision about one (order, parcel, episode) that did not become a notice."""
     key = f"{row.customer_id}|{row.order_id}|{row.shipment_id}|{row.episode_id}"
@@ -275,8 +282,10 @@ def _key_for(customer_id: str, rows: list[Any], ctx: _Context) -> tuple[NoticeKe
     attention = all((r.order_id, r.shipment_id) in ctx.attention for r in rows)
     kind = "attention" if attention else "delay"
     problems = [(r.order_id, r.shipment_id, r.cause) for r in rows if is_problem(r)]
-    causes = [(r.order_id, r.shipment_id, r.cause) for r in rows if not is_problem(r)]
-    facts = told_facts(kind, eta["eta"], eta["cause"], problems, causes)
+    late = [r for r in rows if not is_problem(r)]
+    causes = [(r.order_id, r.shipment_id, r.cause) for r in late]
+    windows = [(r.order_id, r.shipment_id, _window(r)) for r in late]
+    facts = told_facts(kind, eta["eta"], eta["cause"], problems, causes, windows)
     key = NoticeKey(customer_id, spells, facts)
     round_ = next_round(ctx.previous.get(customer_id, []), key, ctx.run_id, ctx.as_of)
     return key, round_, key.notice_id(round_)

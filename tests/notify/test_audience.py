@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from types import SimpleNamespace
+from typing import Any
 
 from notify.audience import (
     NoticeKey,
@@ -88,3 +89,17 @@ def test_each_orders_cause_is_part_of_the_key_only_when_the_causes_differ() -> N
     changed = version(("O1", "S1", "weather"), ("O2", "S2", "recipient_unavailable"))
     assert len({same, mixed, changed}) == 3
     assert version(("O2", "S2", "transport_delay"), ("O1", "S1", "weather")) == mixed
+
+
+def test_each_orders_window_is_part_of_the_key_only_when_the_windows_differ() -> None:
+    def version(*windows: tuple[str, str, Any]) -> str:
+        return NoticeKey(
+            "C1", (), told_facts("delay", None, "weather", None, None, list(windows))
+        ).version
+
+    day, later = ["2026-11-24", "2026-11-24"], ["2026-11-25", "2026-11-25"]
+    plain = NoticeKey("C1", (), told_facts("delay", None, "weather")).version
+    assert version(("O1", "S1", None), ("O2", "S2", None)) == plain
+    told = version(("O1", "S1", day), ("O2", "S2", None))
+    moved = version(("O1", "S1", later), ("O2", "S2", None))
+    assert len({plain, told, moved}) == 3

@@ -200,6 +200,24 @@ def test_an_order_split_across_causes_is_named_with_the_items_of_each() -> None:
     assert [g["items"] for g in named] == [["Wool socks"], ["Merino scarf"]]  # not O2's
 
 
+def test_date_groups_only_when_the_late_parcels_windows_differ() -> None:
+    def fact(order: str, window: tuple[str, str] | None, problem: bool = False) -> dict[str, Any]:
+        first, last = window or (None, None)
+        return {"order_id": order, "shipment_id": f"S{order}", "episode_id": f"e{order}",
+                "cause": "weather", "eta_earliest": first, "eta_latest": last,
+                "problem": problem}  # fmt: skip
+
+    day = ("2026-11-24", "2026-11-24")
+    same = {"parcel_facts": [fact("O1", day), fact("O2", day), fact("O3", None, True)]}
+    assert compose.date_groups(same) == []  # a problem parcel has no date of its own to tell
+    mixed = {"parcel_facts": [fact("O1", None), fact("O2", day), fact("O3", day)]}
+    assert compose.date_groups(mixed) == [
+        {"eta": {"earliest": "2026-11-24", "latest": "2026-11-24"},
+         "order_ids": ["O2", "O3"], "shipment_ids": ["SO2", "SO3"]},
+        {"eta": None, "order_ids": ["O1"], "shipment_ids": ["SO1"]},
+    ]  # fmt: skip
+
+
 def test_merged_steps_ask_what_any_cause_asks_and_wait_once() -> None:
     def steps(*causes: str) -> list[str]:
         groups = [{"next_steps": compose.next_steps(c)} for c in causes]

@@ -755,3 +755,27 @@ def test_an_update_promised_to_an_sms_customer_falls_inside_their_sms_window(
     run(engine, "r2", as_of=later)
     again = notices(engine, "r2").get("C1")
     assert (again is None or again["notice_id"] == plan["notice_id"]) is (sms_opt_in == "true")
+
+
+def test_orders_with_different_dates_are_each_told_their_own(engine, tmp_path):
+    """O1 has a day (Nov 23), O2 none yet: the notice's time to write again is O2's, and
+    O1 is told its day; O1's day moving is news, though the notice's window is O2's."""
+    w = World().customer("C1").order("O1", "C1").order("O2", "C1")
+    w.parcel("S1", "O1", "111", "Lamp").parcel("S2", "O2", "222", "Kettle")
+    w.load(engine, tmp_path / "o")
+    e1, e2 = episode(engine, "111", "weather"), episode(engine, "222", "weather")
+    eta(engine, "r1", e1, "2026-11-23")
+    eta(engine, "r1", e2, None)
+    run(engine, "r1")
+    plan = notices(engine, "r1")["C1"]
+    assert plan["eta"] is None and plan["next_update_by"] is not None
+    compose.compose(engine, run_id="r1", settings=load_settings())
+    facts = _facts(engine, plan["notice_id"])
+    assert [(g["eta"], g["order_ids"]) for g in facts["dates"]] == [
+        ({"earliest": "2026-11-23", "latest": "2026-11-23"}, ["O1"]),
+        (None, ["O2"]),
+    ]
+    eta(engine, "r2", e1, "2026-11-24")  # O1's day moves; O2 still has none
+    eta(engine, "r2", e2, None)
+    run(engine, "r2", AS_OF + timedelta(hours=1))
+    assert notices(engine, "r2")["C1"]["notice_id"] != plan["notice_id"]
