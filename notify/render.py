@@ -1181,19 +1181,19 @@ def _date_lines(
 ) -> list[str]:
     """Each window and its orders ("Order O2: Friday, November 21"; in an SMS "O2: Fri,
     Nov 21"), an order without a date as such; empty when the notice has one window."""
+    day = fmt.short_date if sms else fmt.long_date
     lines = []
     for g in notice.dates:
         eta = g.eta
         if eta is None:
             text = w.fill("phrases", "no_eta_sms" if sms else "no_eta")
         elif eta.earliest == eta.latest:
-            day = fmt.short_date(eta.earliest) if sms else fmt.long_date(eta.earliest)
-            text = day if sms else w.fill("phrases", "eta_day", date=day)
+            text = (
+                day(eta.earliest) if sms else w.fill("phrases", "eta_day", date=day(eta.earliest))
+            )
         else:
-            dates = (fmt.short_date if sms else fmt.long_date)(eta.earliest), (
-                fmt.short_date if sms else fmt.long_date)(eta.latest)  # fmt: skip
-            text = w.fill("phrases", "eta_window_sms" if sms else "eta_window",
-                          earliest=dates[0], latest=dates[1])  # fmt: skip
+            window = "eta_window_sms" if sms else "eta_window"
+            text = w.fill("phrases", window, earliest=day(eta.earliest), latest=day(eta.latest))
         key = "for_orders_sms" if sms else "for_orders"
         ids = g.named(fmt, sms, bare)
         lines.append(w.fill("phrases", key, len(g.order_ids), ids=ids, text=text))
