@@ -26,8 +26,9 @@ from carriers.taxonomy import Reason
 from notify import calendars
 from notify.calendars import CalendarSpec
 
-WAIT = ("nothing_to_do", "we_will_update")
-REPLACE = ("replacement_or_refund", "person_will_contact")
+WAIT = ("nothing_to_do", "we_will_update")  # steps that ask nothing of the customer
+PERSON = "person_will_contact"
+REPLACE = ("replacement_or_refund", PERSON)
 NEXT_STEPS: dict[str, tuple[str, ...]] = {
     Reason.WEATHER: WAIT,
     Reason.NATURAL_DISASTER: WAIT,

@@ -54,7 +54,7 @@ from jinja2 import (
 )
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
-from notify.next_steps import next_steps
+from notify.next_steps import PERSON, WAIT, next_steps
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 CHANNELS = ("email", "sms")
@@ -1351,8 +1351,7 @@ class _SmsLevel:
 # the new date (each order's, when they differ) or update time, the cause and a link always
 # stay, and nothing is cut mid-word. What still does not fit is returned with its true
 # segment count and the gate refuses it (ADR 0014).
-PASSIVE_STEPS = frozenset({"nothing_to_do", "we_will_update"})
-PERSON = "person_will_contact"
+PASSIVE_STEPS = frozenset(WAIT)
 _SHORT = {"full_titles": False, "long_cause": False, "greeting": False, "next_steps": False}
 _GONE = {**_SHORT, "next_action": False, "promised": False}
 _LAST = {**_GONE, "help": False, "plain_cause": True, "count_items": True, "one_link": True}

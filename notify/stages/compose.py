@@ -40,7 +40,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -54,7 +54,7 @@ from carriers.models import Location
 from carriers.timezones import zone_for
 from notify.config import Settings
 from notify.contacts import email_address, region_of, sms_number
-from notify.next_steps import next_step_dates, next_steps
+from notify.next_steps import PERSON, WAIT, next_step_dates, next_steps
 from notify.rules import rules_for
 from notify.store import schema
 from notify.store.types import as_utc
@@ -226,28 +226,33 @@ class _EvidenceSource:
         }
 
 
+def _late_by(plan: dict[str, Any], key: Callable[[dict[str, Any]], Any]) -> dict[Any, Any]:
+    """The late parcels of a notice (a problem parcel told apart, ADR 0013, has its own
+    entry and is not counted) grouped by ``key``: per value, its orders, parcels and
+    episodes. Empty when they all share one value: the notice's own fact says it all."""
+    late = [f for f in plan.get("parcel_facts", []) if not f.get("problem")]
+    groups: dict[Any, dict[str, set[str]]] = defaultdict(
+        lambda: {"order_ids": set(), "shipment_ids": set(), "episode_ids": set()}
+    )
+    for f in late:
+        group = groups[key(f)]
+        group["order_ids"].add(f["order_id"])
+        group["shipment_ids"].add(f["shipment_id"])
+        group["episode_ids"].add(f["episode_id"])
+    return groups if len(groups) > 1 else {}
+
+
 def cause_groups(plan: dict[str, Any], source: _EvidenceSource | None) -> list[dict[str, Any]]:
     """The causes of a notice whose late parcels differ in cause, each with its orders, its
-    evidence and its next steps; the notice's own cause first, then by first order. Empty
-    when they share one cause (the notice's ``cause`` says it all). A problem parcel told
-    apart (ADR 0013) has its own entry and is not counted here."""
-    late = [f for f in plan.get("parcel_facts", []) if not f.get("problem")]
-    if len({f["cause"] for f in late}) < 2:
-        return []
-    orders: dict[str, set[str]] = defaultdict(set)
-    parcels: dict[str, set[str]] = defaultdict(set)
-    episodes: dict[str, set[str]] = defaultdict(set)
-    for f in late:
-        orders[f["cause"]].add(f["order_id"])
-        parcels[f["cause"]].add(f["shipment_id"])
-        episodes[f["cause"]].add(f["episode_id"])
-    ranked = sorted(orders, key=lambda c: (c != plan["cause"], min(orders[c]), c))
+    evidence and its next steps; the notice's own cause first, then by first order."""
+    groups = _late_by(plan, lambda f: f["cause"])
+    ranked = sorted(groups, key=lambda c: (c != plan["cause"], min(groups[c]["order_ids"]), c))
     return [
         {
             "cause": cause,
-            "order_ids": sorted(orders[cause]),
-            "shipment_ids": sorted(parcels[cause]),
-            "evidence": source.of(sorted(episodes[cause]), cause) if source else None,
+            "order_ids": sorted(groups[cause]["order_ids"]),
+            "shipment_ids": sorted(groups[cause]["shipment_ids"]),
+            "evidence": source.of(sorted(groups[cause]["episode_ids"]), cause) if source else None,
             "next_steps": next_steps(cause),
         }
         for cause in ranked
@@ -263,23 +268,16 @@ def _window(fact: dict[str, Any]) -> tuple[str, str] | None:
 
 def date_groups(plan: dict[str, Any]) -> list[dict[str, Any]]:
     """The windows of a notice whose late parcels have different ones, each with its orders:
-    earliest first, those without a date last. Empty when they share one (the notice's
-    ``eta`` says it all). One window for the notice said "no reliable date yet" about an
-    order the carrier had a day for, or a later day than its own (ADR 0014)."""
-    late = [f for f in plan.get("parcel_facts", []) if not f.get("problem")]
-    if len({_window(f) for f in late}) < 2:
-        return []
-    orders: dict[tuple[str, str] | None, set[str]] = defaultdict(set)
-    parcels: dict[tuple[str, str] | None, set[str]] = defaultdict(set)
-    for f in late:
-        orders[_window(f)].add(f["order_id"])
-        parcels[_window(f)].add(f["shipment_id"])
-    ranked = sorted(orders, key=lambda w: (w is None, w or ("", ""), min(orders[w])))
+    earliest first, those without a date last. One window for the notice said "no reliable
+    date yet" about an order the carrier had a day for, or a later day than its own (ADR
+    0014)."""
+    groups = _late_by(plan, _window)
+    ranked = sorted(groups, key=lambda w: (w is None, w or ("", ""), min(groups[w]["order_ids"])))
     return [
         {
             "eta": {"earliest": w[0], "latest": w[1]} if w else None,
-            "order_ids": sorted(orders[w]),
-            "shipment_ids": sorted(parcels[w]),
+            "order_ids": sorted(groups[w]["order_ids"]),
+            "shipment_ids": sorted(groups[w]["shipment_ids"]),
         }
         for w in ranked
     ]
@@ -313,8 +311,8 @@ def merged_steps(groups: list[dict[str, Any]]) -> list[str]:
     something of the customer (or says what we do about it), then "we will update you" if
     any cause has it; "nothing to do" only when no cause asks anything."""
     steps = [s for g in groups for s in g["next_steps"]]
-    acting = [s for s in dict.fromkeys(steps) if s not in ("nothing_to_do", "we_will_update")]
-    waiting = [s for s in ("nothing_to_do", "we_will_update") if s in steps]
+    acting = [s for s in dict.fromkeys(steps) if s not in WAIT]
+    waiting = [s for s in WAIT if s in steps]
     if acting:
         waiting = [s for s in waiting if s != "nothing_to_do"]
     return acting + waiting
@@ -398,9 +396,9 @@ def with_a_person(steps: list[str], everyone: bool) -> list[str]:
     While the case is open no automated message follows, so when the person holds every
     order "we will message you again" goes (and "nothing to do", as with any step that
     asks something)."""
-    acting = [s for s in steps if s not in ("nothing_to_do", "we_will_update")]
-    if "person_will_contact" not in acting:
-        acting.append("person_will_contact")
+    acting = [s for s in steps if s not in WAIT]
+    if PERSON not in acting:
+        acting.append(PERSON)
     waiting = ["we_will_update"] if "we_will_update" in steps and not everyone else []
     return acting + waiting
 
