@@ -79,11 +79,31 @@ def carrier_says_late(row: Any) -> bool:
     day, or withdraws the ETA. The carrier holds the parcel: its own word that the promise
     will not be kept is evidence of lateness even when our window (learned from history that
     may know nothing of this hold) still meets the promise, or is unknown while the promise
-    is days away."""
+    is days away. A withdrawal while the parcel waits for the customer's answer is not
+    (``carrier_awaits_customer``)."""
     if getattr(row, "carrier_eta_stated_at", None) is None:
         return False
     stated = _day(getattr(row, "carrier_eta_latest", None))
-    return stated is None or stated > promise_day(row)
+    if stated is None:
+        return not carrier_awaits_customer(row)
+    return stated > promise_day(row)
+
+
+# Causes the customer clears (confirm the address, pay the duties, send the papers): the
+# carrier holds the parcel until they answer, and withdraws its day meanwhile.
+AWAITING_CUSTOMER = frozenset({"address_issue", "held_for_payment", "incorrect_documents"})
+
+
+def carrier_awaits_customer(row: Any) -> bool:
+    """The carrier withdrew its day (its newest statement gives none) while the parcel waits
+    for the customer (a cause in ``AWAITING_CUSTOMER``). Its silence is about their answer,
+    not a day after the promise: whether the promise is kept turns on how soon they act, so
+    the notice asks them to act and does not call the parcel late."""
+    if row.cause not in AWAITING_CUSTOMER:
+        return False
+    if getattr(row, "carrier_eta_stated_at", None) is None:
+        return False
+    return _day(getattr(row, "carrier_eta_latest", None)) is None
 
 
 def promise_over(row: Any, as_of: datetime) -> bool:
@@ -217,6 +237,8 @@ def lateness_reason(row: Any, as_of: datetime, s: TargetingSettings) -> str | No
         return None  # the carrier itself no longer gives a day within the promise
     if promise_over(row, as_of):
         return None  # the promised day is over and the parcel is not delivered
+    if carrier_awaits_customer(row) and row.cause in s.always_notify_causes:
+        return "carrier_awaits_customer"  # told as a problem to attend to (decide)
     if redelivery_in_time(row, as_of):
         return "redelivery_meets_promise"
     if out_for_delivery_by_promise(row, as_of):

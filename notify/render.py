@@ -331,6 +331,7 @@ class _Problem:
 
     cause: str
     next_steps: tuple[str, ...]
+    awaits_customer: bool = False  # held for the customer's answer, no day until then
 
 
 @dataclass(frozen=True)
@@ -440,6 +441,7 @@ class _Notice:
     escalated: tuple[str, ...] = ()  # the late orders a person now holds (a case)
     not_coming: bool = False  # every late parcel is lost, on its way back, refused, ...
     dates: tuple[_DateGroup, ...] = ()  # each order's own window, when they differ
+    awaits_customer: bool = False  # the carrier holds every parcel for the customer's answer
 
     def key(self, w: _Wording, key: str) -> str:
         """The kind's wording key, or its ``_gone`` form for parcels that will not come."""
@@ -476,7 +478,19 @@ def _read_problem(raw: Any, path: str) -> _Problem | None:
         raise RenderError(
             f"facts{path}['problem']['next_steps'] must be a non-empty list of strings"
         )
-    return _Problem(cause=_str(problem, "cause", f"{path}['problem']"), next_steps=tuple(steps))
+    return _Problem(
+        cause=_str(problem, "cause", f"{path}['problem']"),
+        next_steps=tuple(steps),
+        awaits_customer=_flag(problem, "awaits_customer", f"{path}['problem']"),
+    )
+
+
+def _flag(raw: Mapping[str, Any], key: str, path: str) -> bool:
+    """An optional true/false fact (absent: false)."""
+    value = raw.get(key, False)
+    if not isinstance(value, bool):
+        raise RenderError(f"facts{path}['{key}'] must be true or false")
+    return value
 
 
 def _read_order(raw: Any, path: str) -> _Order:
@@ -690,6 +704,15 @@ def _read_dates(raw: Any, told: Sequence[_Order], eta: _Eta | None) -> tuple[_Da
     return tuple(groups)
 
 
+def _read_awaits_customer(facts: Mapping[str, Any], kind: str) -> bool:
+    """``facts['awaits_customer']``: optional; only an attention notice can say it (a delay
+    notice already says the parcel is late)."""
+    awaits = _flag(facts, "awaits_customer", "")
+    if awaits and kind != "attention":
+        raise RenderError("facts['awaits_customer'] is true only in an attention notice")
+    return awaits
+
+
 def _read_not_coming(raw: Any, kind: str, eta: _Eta | None) -> bool:
     """``facts['not_coming']``: optional; only a delay notice without a date can say it."""
     if raw is None or raw is False:
@@ -775,6 +798,7 @@ def _read_facts(facts: Mapping[str, Any]) -> _Notice:
         orders_url=_url(facts, "orders_url", "") if facts.get("orders_url") else None,
         escalated=_read_escalated(facts.get("escalated_orders"), told),
         not_coming=_read_not_coming(facts.get("not_coming"), kind, eta),
+        awaits_customer=_read_awaits_customer(facts, kind),
         dates=_read_dates(facts.get("dates"), told, eta),
     )
 
@@ -1139,13 +1163,19 @@ def _formatter(locale: Locale, zone: ZoneInfo) -> _Formatter:
     return _Formatter(locale, zone)
 
 
+def _no_eta_key(notice: _Notice) -> str:
+    if notice.not_coming:
+        return "no_delivery_date"
+    return "no_date_until_answer" if notice.awaits_customer else "no_eta"
+
+
 def _eta_values(notice: _Notice, w: _Wording, fmt: _Formatter) -> dict[str, str]:
     """ETA strings: the day or window (long and short) with confidence, or the update time."""
     eta = notice.eta
     if eta is None:
         assert notice.next_update_by is not None
         return {
-            "eta_text": w.fill("phrases", "no_delivery_date" if notice.not_coming else "no_eta"),
+            "eta_text": w.fill("phrases", _no_eta_key(notice)),
             "eta_detail": w.fill(
                 "phrases", "next_update", time=fmt.moment(notice.next_update_by, short=False)
             ),
@@ -1242,7 +1272,7 @@ def _problem_values(notice: _Notice, w: _Wording, fmt: _Formatter) -> list[dict[
         out.append({
             "intro": w.fill(
                 "delay",
-                "also_intro",
+                "also_intro_awaiting" if order.problem.awaits_customer else "also_intro",
                 n_items,
                 items=w.fill("phrases", "item_count", n_items, count=fmt.number(n_items)),
                 orders=w.fill("phrases", "order_ids_ref", 1, ids=order.order_id),
@@ -1296,7 +1326,7 @@ def _display(notice: _Notice, w: _Wording) -> dict[str, Any]:
         "headline": w.fill(notice.kind, headline, n_orders, ids=ids_text),
         "intro": w.fill(
             notice.kind,
-            notice.key(w, "intro"),
+            "intro_awaiting" if notice.awaits_customer else notice.key(w, "intro"),
             n_items,
             items=w.fill("phrases", "item_count", n_items, count=fmt.number(n_items)),
             orders=w.fill("phrases", "order_ids_ref", n_orders, ids=ids_text),
@@ -1341,8 +1371,8 @@ class _SmsLevel:
 # short ones (SMS_TITLE_LIMIT, symbols left out), the long cause its short form, then the
 # greeting goes, the next steps shrink to the one that asks the customer to act (if any: "no
 # action needed" and "we'll update you" go), the promised date and the date of our last
-# message go (the customer knows them; the email states them), then that action, the contact
-# line (the email has it, and a HELP reply gives it), the titles shrink to
+# message go (the customer knows them; the email states them), then the contact line (the
+# email has it, and a HELP reply gives it), then that action, the titles shrink to
 # SMS_TINY_TITLE_LIMIT, the cause loses the hub and day of a stop (or, unstated, the place),
 # the titles become their number ("Late: 4 items."), a link per order becomes the page of
 # all orders (``orders_url``, when the shop has one), and last, in a notice whose cause lines
@@ -1362,7 +1392,7 @@ SMS_LEVELS = (
     _SmsLevel(full_titles=False, long_cause=False, greeting=False),
     _SmsLevel(**_SHORT),
     _SmsLevel(**_SHORT, promised=False),
-    _SmsLevel(**_GONE),
+    _SmsLevel(**_SHORT, promised=False, help=False),
     _SmsLevel(**_GONE, help=False),
     _SmsLevel(**_GONE, help=False, tiny_titles=True),
     _SmsLevel(**_GONE, help=False, tiny_titles=True, plain_cause=True),

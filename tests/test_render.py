@@ -297,6 +297,22 @@ def _attention_spanish_address() -> dict[str, Any]:
     return facts
 
 
+def attention_awaiting_customer() -> dict[str, Any]:
+    """UPS holds the parcel for a complete address and gives no day until it has one: the
+    notice asks for the address and says neither "late" nor "nothing says it will be"."""
+    facts = attention("address_issue", ["confirm_address"], None)
+    facts["awaits_customer"] = True
+    return facts
+
+
+def _delay_with_problem_awaiting_spanish() -> dict[str, Any]:
+    facts = delay_with_problem()
+    facts.update(locale="es-ES", timezone="Europe/Madrid")
+    facts["customer"]["first_name"] = "Lucía"
+    facts["orders"][1]["problem"]["awaits_customer"] = True
+    return facts
+
+
 def delay_with_problem() -> dict[str, Any]:
     """Ana's order O000123 is late (weather, Nov 24-25); her order O000456 is not, but the
     carrier could not find its address: told apart, with what to do, in the same notice."""
@@ -565,6 +581,8 @@ CASES: dict[str, Any] = {
     "attention_damaged_german_no_eta": _attention_german_damaged,
     "attention_address_spanish": _attention_spanish_address,
     "delay_with_problem_order": delay_with_problem,
+    "attention_address_awaiting_customer": attention_awaiting_customer,
+    "delay_with_problem_awaiting_customer_spanish": _delay_with_problem_awaiting_spanish,
     "delay_with_problem_parcel_german": _delay_with_problem_split_german,
     "missed_pickup_not_collected_yet": _not_collected,
     "lost_will_not_arrive": lambda: _not_coming("lost"),
@@ -1396,6 +1414,27 @@ def test_a_parcel_that_will_not_come_is_not_told_as_running_late() -> None:
     facts["eta"], facts["next_update_by"] = base_facts()["eta"], None
     with pytest.raises(RenderError, match="not_coming"):
         render(facts, "email")  # a date for a parcel that will not come is a contradiction
+
+
+def test_a_parcel_held_for_the_customers_answer_asks_for_it_and_is_not_called_late() -> None:
+    facts = attention_awaiting_customer()
+    email, sms = render(facts, "email"), render(facts, "sms")
+    assert "is holding them until this is sorted out" in email.text
+    assert "Nothing says yet" not in email.text and "running late" not in email.text
+    assert "Expected delivery:\nThe carrier gives no delivery date until this is sorted out.\n" in (
+        email.text
+    )
+    assert "Please confirm your address via the link." in sms.text  # the action stays
+    problem = render(_delay_with_problem_awaiting_spanish(), "email").text
+    assert "retiene el envío hasta que se resuelva" in problem
+    for wrong in ("yes", None):
+        facts["awaits_customer"] = wrong
+        with pytest.raises(RenderError, match="awaits_customer"):
+            render(facts, "email")
+    delay = base_facts()
+    delay["awaits_customer"] = True
+    with pytest.raises(RenderError, match="awaits_customer"):
+        render(delay, "email")  # a delay notice already says the parcel is late
 
 
 def test_each_order_reads_its_own_date_when_they_differ() -> None:

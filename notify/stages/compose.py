@@ -28,6 +28,10 @@ Besides what targeting planned (parcels, ETA or next update, cause), compose add
 - ``not_coming``: a delay notice whose every late parcel will not come (lost, on its way
   back, refused, cancelled: the rules' ``not_coming_causes``) says so ("will not arrive as
   planned", no delivery date) instead of "running late".
+- ``awaits_customer``: an attention notice whose every parcel the carrier holds for the
+  customer's answer (an address to confirm, duties to pay, papers to send) and gives no
+  delivery day until then says so, instead of "nothing says yet that it will miss the date";
+  ``orders[].problem.awaits_customer`` likewise for a problem parcel (ADR 0013).
 - ``previous_notice``: the last notice we sent about any of these parcels (a second delay),
   with the day it went out and what it said.
 - ``orders[].problem``: on an entry of a delay notice's problem parcels (target's
@@ -450,12 +454,26 @@ def _dates(stored: dict[str, Any], lines: dict[str, list[Any]], zone: str | None
     return groups
 
 
-def _problem(cause: str, stored: dict[str, Any], zone: str | None) -> dict[str, Any]:
-    """An order entry of problem parcels carries their own cause and next steps."""
+def _problem(
+    cause: str, stored: dict[str, Any], zone: str | None, awaits: bool = False
+) -> dict[str, Any]:
+    """An order entry of problem parcels carries their own cause and next steps, and whether
+    the carrier holds them for the customer's answer with no day until then."""
     if not cause:
         return {}
     steps = {"cause": cause, "as_of": stored["as_of"], "eta": None}
-    return {"problem": {"cause": cause, **_steps("delay", steps, zone)}}
+    problem = {"cause": cause, **_steps("delay", steps, zone)}
+    return {"problem": {**problem, "awaits_customer": True} if awaits else problem}
+
+
+def _awaiting(stored: dict[str, Any]) -> set[tuple[str, str]]:
+    """(order, parcel) pairs whose carrier holds them for the customer's answer and gives no
+    day until then (target's ``carrier_awaits_customer``)."""
+    return {
+        (f["order_id"], f["shipment_id"])
+        for f in stored.get("parcel_facts", [])
+        if f.get("awaits_customer")
+    }
 
 
 def build_facts(
@@ -487,6 +505,9 @@ def build_facts(
     causes = {f["cause"] for f in stored.get("parcel_facts", []) if not f.get("problem")}
     not_coming = kind == "delay" and stored["eta"] is None
     not_coming = not_coming and (causes or {stored["cause"]}) <= not_coming_causes
+    awaiting = _awaiting(stored)
+    told_pairs = {(o, sid) for (o, problem), ids in by_order.items() if not problem for sid in ids}
+    awaits_customer = kind == "attention" and bool(told_pairs) and told_pairs <= awaiting
     return {
         "notice_id": notice_id,
         "customer_id": customer.customer_id,
@@ -503,7 +524,9 @@ def build_facts(
         },
         "orders": [
             {
-                **_problem(problem, stored, zone),
+                **_problem(
+                    problem, stored, zone, all((order_id, sid) in awaiting for sid in shipment_ids)
+                ),
                 "order_id": order_id,
                 "tracking_url": settings.tracking_url_template.format(order_id=order_id),
                 "promised_by": orders[order_id].promised_by[:10],
@@ -533,6 +556,7 @@ def build_facts(
         "dates": _dates(stored, lines, zone) if kind in ("delay", "attention") else [],
         "escalated_orders": escalated,
         "not_coming": not_coming,
+        "awaits_customer": awaits_customer,
         **_steps(kind, stored, zone, groups, (escalated, set(escalated) == late)),
         "contact": contact if contact is not None else contact_facts(settings),
         "previous_notice": _previous_facts(previous, zone),

@@ -35,6 +35,7 @@ from notify.audience import (
     ATTENTION,
     NoticeKey,
     OrderHistory,
+    carrier_awaits_customer,
     decide,
     digest,
     is_problem,
@@ -350,6 +351,7 @@ def _plan(
                 "eta_earliest": r.eta_earliest,
                 "eta_latest": r.eta_latest,
                 "problem": is_problem(r),
+                "awaits_customer": carrier_awaits_customer(r),
             }
             for r in rows
         ],

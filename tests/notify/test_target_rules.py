@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from notify.config import load_settings
+from notify.render import render
 from notify.stages import compose
 from notify.store import schema
 from tests.notify.targetworld import (
@@ -251,6 +252,61 @@ def test_the_carrier_withdrawing_its_eta_is_news_while_the_promise_is_far(engine
     statement(engine, "111", None, stated_at=AS_OF - timedelta(hours=1))
     eta(engine, "r2", eid, None)
     assert run(engine, "r2").notices == 1
+
+
+@pytest.mark.parametrize(
+    ("cause", "promised", "kind"),
+    [
+        ("address_issue", "2026-11-20", "attention"),  # the promise is a day away
+        ("held_for_payment", "2026-11-20", "attention"),
+        ("address_issue", "2026-11-18", "delay"),  # the promised day is over
+        ("transport_delay", "2026-11-20", "delay"),  # the carrier's own silence
+    ],
+)
+def test_a_carrier_holding_the_parcel_for_the_customers_answer_asks_for_it(
+    engine, tmp_path, cause, promised, kind
+):
+    """The carrier withdrew its day while it waits for the customer (an address to confirm,
+    duties to pay): whether the promise is kept turns on their answer, so the notice asks
+    for it and says so, not "late". Once the promised day is over, it is late."""
+    w = World().customer("C1").order("O1", "C1", promised=promised)
+    w.parcel("S1", "O1", "111", "Socks").load(engine, tmp_path / "o")
+    opened = AS_OF - timedelta(hours=8)
+    eta(engine, "r1", episode(engine, "111", cause, opened=opened), None)
+    scan(engine, "111", "exception", at=opened, reason=cause)
+    statement(engine, "111", "2026-11-19", stated_at=AS_OF - timedelta(days=2))
+    statement(engine, "111", None, stated_at=AS_OF - timedelta(hours=2))
+    assert run(engine, "r1").notices == 1
+    plan = notices(engine, "r1")["C1"]
+    assert plan["kind"] == kind
+    compose.compose(engine, run_id="r1", settings=load_settings())
+    facts = _facts(engine, plan["notice_id"])
+    email = render(facts, "email").text
+    assert facts["awaits_customer"] is (kind == "attention")
+    assert ("is holding it until this is sorted out" in email) is (kind == "attention")
+    assert ("running late" in email) is (kind == "delay")
+
+
+def test_a_problem_parcel_held_for_the_customers_answer_says_so_in_the_delay_notice(
+    engine, tmp_path
+):
+    w = World().customer("C1").order("O1", "C1", promised="2026-11-18")
+    w.order("O2", "C1", promised="2026-11-21")
+    w.parcel("S1", "O1", "111", "Socks").parcel("S2", "O2", "222", "Scarf")
+    w.load(engine, tmp_path / "o")
+    eta(engine, "r1", episode(engine, "111", "weather"), "2026-11-23")
+    opened = AS_OF - timedelta(hours=8)
+    eta(engine, "r1", episode(engine, "222", "address_issue", opened=opened), None)
+    scan(engine, "222", "exception", at=opened, reason="address_issue")
+    statement(engine, "222", None, stated_at=AS_OF - timedelta(hours=2))
+    run(engine, "r1")
+    plan = notices(engine, "r1")["C1"]
+    assert plan["kind"] == "delay"
+    compose.compose(engine, run_id="r1", settings=load_settings())
+    facts = _facts(engine, plan["notice_id"])
+    problem = next(o["problem"] for o in facts["orders"] if o.get("problem"))
+    assert problem["awaits_customer"] is True and facts["awaits_customer"] is False
+    assert "is holding it until this is sorted out" in render(facts, "email").text
 
 
 @pytest.mark.parametrize(
