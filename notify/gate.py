@@ -344,8 +344,10 @@ def _eta_or_next_update(p: _Parsed) -> pd.Series:
 
 
 def _eta_in_future(p: _Parsed) -> pd.Series:
-    """A delivered day is in the past: it may be one day past the as-of date (UTC) only,
-    where the customer's zone is already in the next day."""
+    """A window starts on or after the as-of date (the run's day in the customer's zone: a
+    window told from "today" in Los Angeles at 6 PM starts on a day that is already over in
+    UTC). A delivered day is in the past: one day of slack past the as-of date, for a
+    staged frame whose as-of date is the UTC day."""
     import pandas as pd
 
     delivered = p.kind.eq("delivered")
@@ -1009,9 +1011,13 @@ def _batch_metrics(
 
 
 def _recipient_frame(staged: pd.DataFrame) -> pd.DataFrame:
-    """Per row: the normalised recipient and how many customers it receives messages for."""
+    """Per row: the normalised recipient and how many customers it receives messages for.
+    A row an earlier run already sent (``already_sent``: staged again while its notice is
+    current; the ledger does not send it twice) is no message of this batch."""
     import pandas as pd
 
+    if "already_sent" in staged:
+        staged = staged[~staged["already_sent"].fillna(False).astype(bool)]
     channel = _text(staged["channel"])
     recipient = _text(staged["recipient"]).str.strip()
     key = recipient.where(channel.ne("email"), recipient.str.lower())

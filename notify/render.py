@@ -1284,6 +1284,16 @@ def _problem_values(notice: _Notice, w: _Wording, fmt: _Formatter) -> list[dict[
     return out
 
 
+def _intro_key(notice: _Notice, w: _Wording, per_order: bool) -> str:
+    """The intro: a follow-up whose orders arrived (or are now due) on different days leaves
+    the day out of the sentence and lists each order's day under it."""
+    if notice.awaits_customer:
+        return "intro_awaiting"
+    if per_order and w.has(notice.kind, "intro_dates"):
+        return "intro_dates"
+    return notice.key(w, "intro")
+
+
 def _display(notice: _Notice, w: _Wording) -> dict[str, Any]:
     """Everything the templates print, as finished strings."""
     fmt = _formatter(notice.locale, notice.zone)
@@ -1326,7 +1336,7 @@ def _display(notice: _Notice, w: _Wording) -> dict[str, Any]:
         "headline": w.fill(notice.kind, headline, n_orders, ids=ids_text),
         "intro": w.fill(
             notice.kind,
-            "intro_awaiting" if notice.awaits_customer else notice.key(w, "intro"),
+            _intro_key(notice, w, bool(lines)),
             n_items,
             items=w.fill("phrases", "item_count", n_items, count=fmt.number(n_items)),
             orders=w.fill("phrases", "order_ids_ref", n_orders, ids=ids_text),
@@ -1344,6 +1354,7 @@ def _display(notice: _Notice, w: _Wording) -> dict[str, Any]:
         "footer": w.fill("phrases", "footer", brand=notice.brand),
         **eta,
         "eta_lines": lines or [eta["eta_text"]],
+        "date_lines": lines,
     }
 
 

@@ -737,6 +737,20 @@ def test_the_same_customer_twice_on_one_channel_halts(
     }
 
 
+def test_a_row_an_earlier_run_sent_is_no_second_message(
+    good_batch: pd.DataFrame, good_rows: GateReport
+) -> None:
+    """A notice still current is staged again in later runs and the ledger does not send it
+    twice: beside it, the customer's follow-up is their one message of the batch."""
+    batch = good_batch.copy()
+    twice = batch["row_id"] == "n7:email"
+    batch.loc[twice, ["recipient", "customer_id"]] = ["user3@example.com", "c3"]
+    batch["already_sent"] = twice
+    assert _check(batch, good_rows).passed
+    batch["already_sent"] = False
+    assert _rules(_check(batch, good_rows)) == ["recipient_unique_per_channel"]
+
+
 def test_two_customers_sharing_an_address_each_get_their_own_message(
     good_batch: pd.DataFrame, good_rows: GateReport
 ) -> None:
@@ -904,6 +918,22 @@ def test_each_orders_date_must_be_stated_when_they_differ() -> None:
     assert check_rows(pd.DataFrame(rows)).row_failures == {
         "n_dates:email": ["eta_and_cause_in_text"],
         "n_dates:sms": ["eta_and_cause_in_text"],
+    }
+
+
+def test_a_follow_up_must_state_the_day_each_order_arrived() -> None:
+    rows = stage("n_arrived", CASES["follow_up_delivered_two_orders_two_days"]())
+    assert check_rows(pd.DataFrame(rows)).passed
+    said = {"email": "Order O000456: Friday, November 20", "sms": "O000456: Fri, Nov 20; "}
+    for row in rows:
+        assert said[row["channel"]] in row["body_text"]
+        row["body_text"] = row["body_text"].replace(said[row["channel"]], "")
+        # and where the day stands for something else (the promised day)
+        row["body_text"] = row["body_text"].replace("Friday, November 20", "")
+        row["subject"] = (row["subject"] or "").replace("Nov 20", "")
+    assert check_rows(pd.DataFrame(rows)).row_failures == {
+        "n_arrived:email": ["eta_and_cause_in_text"],
+        "n_arrived:sms": ["eta_and_cause_in_text"],
     }
 
 

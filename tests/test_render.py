@@ -508,6 +508,39 @@ def _delivered_german_two_days() -> dict[str, Any]:
         },
     )
     facts["customer"]["first_name"] = "Jürgen"
+    facts["dates"] = [  # as compose gives them: the order is split, each part names its items
+        {"eta": _day("2026-11-20"), "order_ids": ["O000123"], "items": ["Wool socks"]},
+        {"eta": _day("2026-11-21"), "order_ids": ["O000123"], "items": ["Merino scarf"]},
+    ]
+    return facts
+
+
+def _day(day: str) -> dict[str, str]:
+    return {"earliest": day, "latest": day}
+
+
+def follow_up_two_orders(kind: str) -> dict[str, Any]:
+    """Ana's two late orders: delivered on two days, or now due in two windows in time. Each
+    order reads its own day (ADR 0014); no "between Friday and Saturday" for both."""
+    facts = _two_orders()
+    facts["orders"][1]["shipments"] = facts["orders"][1]["shipments"][:1]
+    one = follow_up(
+        kind,
+        *(("2026-11-20", "2026-11-21") if kind == "delivered" else ("2026-11-23", "2026-11-25")),
+    )
+    facts.update({k: one[k] for k in ("kind", "eta", "next_steps", "previous_notice")})
+    for order in facts["orders"]:
+        order["promised_by"] = one["orders"][0]["promised_by"]
+    if kind == "delivered":
+        facts["dates"] = [
+            {"eta": _day("2026-11-20"), "order_ids": ["O000456"]},
+            {"eta": _day("2026-11-21"), "order_ids": ["O000123"]},
+        ]
+    else:
+        facts["dates"] = [
+            {"eta": _day("2026-11-23"), "order_ids": ["O000123"]},
+            {"eta": {"earliest": "2026-11-24", "latest": "2026-11-25"}, "order_ids": ["O000456"]},
+        ]
     return facts
 
 
@@ -574,6 +607,8 @@ CASES: dict[str, Any] = {
     "follow_up_delivered": lambda: follow_up("delivered", "2026-11-21"),
     "follow_up_delivered_german_two_days": _delivered_german_two_days,
     "follow_up_resolved": lambda: follow_up("resolved", "2026-11-24"),
+    "follow_up_delivered_two_orders_two_days": lambda: follow_up_two_orders("delivered"),
+    "follow_up_resolved_two_orders_two_windows": lambda: follow_up_two_orders("resolved"),
     "follow_up_resolved_spanish_unstated_cause": _resolved_spanish_unstated,
     "attention_address_in_time": lambda: attention(
         "address_issue", ["confirm_address"], "2026-11-24"

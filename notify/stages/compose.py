@@ -18,9 +18,10 @@ Besides what targeting planned (parcels, ETA or next update, cause), compose add
   with its orders, its evidence (as above) and its next steps, so each order is told its
   own reason; the notice's ``next_steps`` are then those of every cause (ADR 0014). Empty
   when they share one cause.
-- ``dates``: when the late parcels of a delay or attention notice have different windows
-  (or some have none), one entry per window with its orders, so each order is told its own
-  date; the notice's ``eta`` stays the one that decides (ADR 0014). Empty otherwise.
+- ``dates``: when the late parcels of a notice have different windows (or some have none),
+  one entry per window with its orders, so each order is told its own date; the notice's
+  ``eta`` stays the one that decides (ADR 0014). In a follow-up: the day each order arrived
+  ("delivered") or its new window ("resolved"). Empty otherwise.
 - ``escalated_orders``: the late orders a person now holds (a case opened with this notice);
   the steps then say a member of the team will contact the customer, and, when the person
   holds every order, no longer that we will write again (no automated message follows while
@@ -445,12 +446,21 @@ def _from_planned_day(eta: dict[str, Any] | None, as_of: str, zone: str | None) 
     return {**eta, "earliest": today.isoformat(), "most_likely": ahead.isoformat()}
 
 
+def _told_window(stored: dict[str, Any], eta: Any, zone: str | None) -> Any:
+    """A window as the message states it: the days still ahead (``_from_planned_day``),
+    except in "delivered", whose days are the past days the parcels arrived."""
+    if stored.get("kind") == "delivered":
+        return eta
+    return _from_planned_day(eta, stored["as_of"], zone)
+
+
 def _dates(stored: dict[str, Any], lines: dict[str, list[Any]], zone: str | None) -> list[Any]:
-    """``dates``: each window and its orders when the late parcels' windows differ, each
-    window stating the days still ahead as the notice's does (``_from_planned_day``)."""
+    """``dates``: each window and its orders when the late parcels' windows differ (in a
+    follow-up: the days they arrived, or their new windows), each stated as the notice's
+    window is (``_told_window``)."""
     groups = _with_items(date_groups(stored), lines)
     for g in groups:
-        g["eta"] = _from_planned_day(g["eta"], stored["as_of"], zone)
+        g["eta"] = _told_window(stored, g["eta"], zone)
     return groups
 
 
@@ -548,12 +558,12 @@ def build_facts(
                 by_order.items(), key=lambda kv: (bool(kv[0][1]), kv[0])
             )
         ],
-        "eta": _from_planned_day(stored["eta"], stored["as_of"], zone),
+        "eta": _told_window(stored, stored["eta"], zone),
         "next_update_by": _localize(stored["next_update_by"], zone),
         "cause": stored["cause"],
         "cause_evidence": evidence,
         "causes": _with_items(groups, lines) if groups else [],
-        "dates": _dates(stored, lines, zone) if kind in ("delay", "attention") else [],
+        "dates": _dates(stored, lines, zone),
         "escalated_orders": escalated,
         "not_coming": not_coming,
         "awaits_customer": awaits_customer,

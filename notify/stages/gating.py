@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 from sqlalchemy import bindparam, func, select, update
@@ -64,7 +65,39 @@ def staged_frame(engine: Engine, run: Run, settings: Settings) -> pd.DataFrame:
         ).all()
         params = {"run_id": run.run_id, "as_of": run.as_of}
         evidence = {r.notice_id: r for r in conn.execute(query("notice_evidence"), params)}
-    return pd.DataFrame([_gate_row(r, evidence[r.notice_id], run, settings) for r in staged])
+        sent = _sent_before(conn, run.run_id, sorted({r.notice_id for r in staged}))
+    rows = [_gate_row(r, evidence[r.notice_id], run, settings) for r in staged]
+    for row in rows:
+        row["already_sent"] = (row["notice_id"], row["channel"]) in sent
+    return pd.DataFrame(rows)
+
+
+def _sent_before(conn: Any, run_id: str, notice_ids: list[str]) -> set[tuple[str, str]]:
+    """(notice, channel) pairs an earlier run sent: staged again while the notice is current,
+    they are not sent twice (the ledger), so they are no second message to the customer."""
+    d = schema.decisions
+    out: set[tuple[str, str]] = set()
+    for start in range(0, len(notice_ids), 500):
+        chunk = notice_ids[start : start + 500]
+        out.update(
+            (r.notice_id, r.channel)
+            for r in conn.execute(
+                select(d.c.notice_id, d.c.channel)
+                .where(d.c.notice_id.in_(chunk), d.c.decision == "sent", d.c.run_id != run_id)
+                .distinct()
+            )
+        )
+    return out
+
+
+def _local_day(at: datetime, zone: Any) -> str:
+    """The run's day where the customer is: a window the message states from "today" starts
+    on that day, which in the Americas' evening is already tomorrow in UTC."""
+    try:
+        tz = ZoneInfo(str(zone)) if zone else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        tz = UTC  # render refuses an unknown zone before; UTC keeps this row checkable
+    return at.astimezone(tz).date().isoformat()
 
 
 def _gate_row(r: Any, evidence: Any, run: Run, settings: Settings) -> dict[str, Any]:
@@ -96,7 +129,7 @@ def _gate_row(r: Any, evidence: Any, run: Run, settings: Settings) -> dict[str, 
             i["title"] for o in facts["orders"] if "problem" not in o for i in o["items"]
         ),
         "promised_by": min(o["promised_by"] for o in facts["orders"]),
-        "as_of_date": run.as_of.astimezone(UTC).date().isoformat(),
+        "as_of_date": _local_day(run.as_of, facts.get("timezone")),
         "max_window_days": settings.max_eta_window_days,
         "recipient_is_customer": bool(own) and r.recipient == own and bool(evidence.owned),
         "consent": bool(consent),

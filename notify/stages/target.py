@@ -193,6 +193,7 @@ class _Context:
     links: list[dict[str, Any]] = field(default_factory=list)
     parcels: list[dict[str, Any]] = field(default_factory=list)
     attention: set[tuple[str, str]] = field(default_factory=set)  # (order, parcel) attention rows
+    linked: set[str] = field(default_factory=set)  # customers with a notice going in this run
 
 
 def _today(zones: tuple[str, ...], as_of: datetime) -> date:
@@ -452,6 +453,14 @@ def _emit(
         for r in rows
     )
     already = ctx.sent_channels.get(nid, set())
+    if customer_id in ctx.linked:  # a follow-up after this customer's new delay notice
+        out.count(out.deferred, "another_notice_this_run")
+        reason = (
+            "another notice to this customer goes in this run (one message per customer per "
+            "run); waits for a later run"
+        )
+        ctx.decided.append(_notice_decision(ctx.run_id, nid, rows, "", "deferred", reason))
+        return
     sent = ctx.sent_24h.get(customer_id, 0)
     if not already and over_cap(sent, s.max_notices_per_day, critical):
         out.count(out.deferred, "frequency_cap")
@@ -477,6 +486,8 @@ def _emit(
     if not channels:
         return
     out.notices += 1
+    if set(channels) - already:  # a message goes (a channel already sent is not sent again)
+        ctx.linked.add(customer_id)
     ctx.links.append({"run_id": ctx.run_id, "notice_id": nid, "channels": json.dumps(channels)})
 
 

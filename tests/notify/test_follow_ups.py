@@ -11,7 +11,7 @@ import json
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from notify.store import schema
 from tests.notify.targetworld import (
@@ -19,6 +19,7 @@ from tests.notify.targetworld import (
     SETTINGS,
     World,
     close,
+    decisions,
     episode,
     eta,
     mark_sent,
@@ -75,6 +76,37 @@ def test_the_delivery_day_is_the_customers_day(engine, tmp_path):
     assert notices(engine, "r2")["C1"]["eta"]["latest"] == "2026-11-21"
 
 
+def test_parcels_delivered_on_different_days_are_each_told_their_day(engine, tmp_path):
+    """One order in two parcels, delivered on Nov 20 and Nov 21 (told on Nov 21): each part
+    reads its own day, and neither is moved to "today" as a window still ahead would be."""
+    from notify.config import load_settings
+    from notify.render import render
+    from notify.stages import compose
+
+    eps = _told(engine, tmp_path, "C1", parcels_per_order=2)
+    scan(engine, "C11", "delivered", at=LATER - DAY - timedelta(hours=3))
+    close(engine, eps["C11"], LATER - DAY - timedelta(hours=2), "delivered")
+    scan(engine, "C12", "delivered", at=LATER - timedelta(hours=3))
+    close(engine, eps["C12"], LATER - timedelta(hours=2), "delivered")
+    run(engine, "r2", LATER)
+    plan = notices(engine, "r2")["C1"]
+    settings = dataclasses.replace(load_settings(), home=tmp_path / "home")
+    compose.compose(engine, run_id="r1", settings=settings)  # what we told them first
+    compose.compose(engine, run_id="r2", settings=settings)
+    with engine.connect() as conn:
+        facts = json.loads(conn.execute(select(schema.notices.c.facts).where(
+            schema.notices.c.notice_id == plan["notice_id"])).scalar_one())  # fmt: skip
+    assert facts["kind"] == "delivered"
+    assert facts["eta"]["earliest"] == "2026-11-20" and facts["eta"]["latest"] == "2026-11-21"
+    assert [(g["eta"]["latest"], g["items"]) for g in facts["dates"]] == [
+        ("2026-11-20", ["Item C11"]),
+        ("2026-11-21", ["Item C12"]),
+    ]
+    email = render(facts, "email").text
+    assert "Order OC1 (Item C11): Friday, November 20" in email
+    assert "Order OC1 (Item C12): Saturday, November 21" in email
+
+
 def test_resolved_needs_a_carrier_date_within_the_promise(engine, tmp_path):
     eps = _told(engine, tmp_path, "C1", "C2", "C3", promised="2026-11-25")
     statement(engine, "C11", "2026-11-24", stated_at=LATER - timedelta(hours=3))
@@ -106,6 +138,47 @@ def test_arrived_parcels_are_told_first_and_cleared_ones_wait(engine, tmp_path):
     plan = notices(engine, "r2")["C1"]
     assert plan["kind"] == "delivered"
     assert [p["shipment_id"] for p in plan["parcel_facts"]] == ["SC11"]
+
+
+def test_a_follow_up_waits_when_the_customer_gets_a_new_delay_notice_in_the_run(engine, tmp_path):
+    """One parcel arrived after the delay we told of; the customer's other order is late now.
+    Two messages on one channel in one run would halt the batch at the gate
+    (``recipient_unique_per_channel``): the new delay goes, the follow-up waits a run."""
+    w = World().customer("C1").order("O1", "C1").order("O2", "C1", promised="2026-11-21")
+    w.parcel("S1", "O1", "111", "Socks").parcel("S2", "O2", "222", "Scarf")
+    w.load(engine, tmp_path / "o")
+    first = episode(engine, "111")
+    eta(engine, "r1", first, "2026-11-21")
+    run(engine, "r1")
+    told = notices(engine, "r1")["C1"]
+    mark_sent(engine, "r1", told["notice_id"], "C1", order_ids=("O1",))
+    scan(engine, "111", "delivered", at=LATER - timedelta(hours=3))
+    close(engine, first, LATER - timedelta(hours=2), "delivered")
+    second = episode(engine, "222", opened=LATER - timedelta(hours=5))
+    eta(engine, "r2", second, "2026-11-23")
+    result = run(engine, "r2", LATER)
+    assert result.notices == 1 and notices(engine, "r2")["C1"]["kind"] == "delay"
+    waits = [d for d in decisions(engine, "r2") if d["decision"] == "deferred"]
+    assert [d["order_ids"] for d in waits] == [["O1"]]
+    assert "another notice to this customer goes in this run" in waits[0]["reason"]
+    late = notices(engine, "r2")["C1"]["notice_id"]
+    for channel in notices(engine, "r2")["C1"]["linked_channels"]:
+        mark_sent(engine, "r2", late, "C1", channel, as_of=LATER, order_ids=("O2",))
+    eta(engine, "r3", second, "2026-11-23")  # the same facts: no new delay notice
+    again = run(engine, "r3", LATER + timedelta(hours=6))
+    assert again.follow_ups == 1 and "another_notice_this_run" not in again.deferred
+    linked = {p["kind"] for p in _linked(engine, "r3")}
+    assert "delivered" in linked
+
+
+def _linked(engine, run_id):
+    """Every notice linked to a run (``notices`` keeps one per customer)."""
+    n, rn = schema.notices, schema.run_notices
+    with engine.connect() as conn:
+        plans = conn.execute(
+            select(n.c.plan).join(rn, rn.c.notice_id == n.c.notice_id).where(rn.c.run_id == run_id)
+        ).scalars()
+        return [json.loads(p) for p in plans]
 
 
 def test_one_follow_up_per_told_delay(engine, tmp_path):
@@ -226,3 +299,27 @@ def test_follow_ups_go_out_through_the_gate_with_the_delivery_day(
         assert day <= (world.demo_as_of + timedelta(days=2)).date() + DAY
         said = r.body_text.lower()
         assert ("has arrived" in said or "have arrived" in said) if r.channel == "email" else True
+
+
+@pytest.mark.slow
+def test_daily_runs_over_days_keep_one_message_per_customer_and_halt_nothing(
+    sqlite_engine, world, tmp_path, monkeypatch
+):
+    """Five daily runs, as a deployment makes them. A notice still current is staged again
+    (the ledger does not resend it) beside a customer's new follow-up; a new delay and a
+    follow-up fall in one run; windows told from "today" in the Americas' evening. None of
+    these is two messages to one customer or a window in the past: no batch halts and no row
+    is quarantined."""
+    from tests.notify.pipelineworld import AFTER_GATE, UP_TO_GATE, run, use_store
+
+    use_store(monkeypatch, sqlite_engine, tmp_path / "home")
+    for day in range(-1, 4):
+        run(f"day{day}", world, world.demo_as_of + timedelta(days=day), UP_TO_GATE + AFTER_GATE)
+    ob, r = schema.outbox, schema.runs
+    with sqlite_engine.connect() as conn:
+        states = dict(conn.execute(select(ob.c.state, func.count()).group_by(ob.c.state)).all())
+        summaries = [json.loads(s) for s in conn.execute(select(r.c.summary)).scalars() if s]
+    gates = [s["gate"] for s in summaries if "gate" in s]
+    assert len(gates) == 5 and not any(g["halted"] for g in gates), gates
+    assert states.get("quarantined", 0) == 0 and states.get("blocked", 0) == 0, states
+    assert states.get("published", 0) > 0

@@ -596,3 +596,14 @@ def test_an_expectation_that_raises_halts_the_stage(
     assert result.halted and result.published == 0
     assert result.batch_failures[0].startswith("consent_given: the expectation raised")
     assert _outbox(world, "r1")[("C1", "email")].state == "blocked"
+
+
+def test_the_gate_judges_a_window_against_the_customers_day() -> None:
+    """6 PM in Los Angeles is already tomorrow in UTC: a window told from "today" there
+    starts on the customer's day, not in the past."""
+    from datetime import UTC, datetime
+
+    at = datetime(2025, 11, 20, 2, tzinfo=UTC)
+    assert gating._local_day(at, "America/Los_Angeles") == "2025-11-19"
+    assert gating._local_day(at, "Europe/Berlin") == "2025-11-20"
+    assert gating._local_day(at, None) == gating._local_day(at, "Not/AZone") == "2025-11-20"
