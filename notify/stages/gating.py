@@ -9,6 +9,7 @@ record stage marks the run halted) until ops approve it. Every run writes the ga
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -236,7 +237,8 @@ def gate(engine: Engine, *, run: Run, settings: Settings, open_shipments: int) -
     out.refused_at_render = sum(refused.values())
     if frame.empty:
         frame = pd.DataFrame(columns=list(ROW_COLUMNS))
-    rows_report = check_rows(frame)
+    sent = _sent_rows(frame)
+    rows_report = _unjudged(check_rows(frame), sent)
     batch_report = check_batch(
         frame,
         open_shipments=open_shipments,
@@ -259,8 +261,24 @@ def gate(engine: Engine, *, run: Run, settings: Settings, open_shipments: int) -
     out.failures_by_rule = report.failures_by_rule()
     out.report_path, out.report_json_path = write_report(settings, run.run_id, report)
     if len(frame):
-        _apply(engine, run, frame, report.row_failures, out)
+        _apply(engine, run, frame, report.row_failures, out, sent)
     return out
+
+
+def _sent_rows(frame: pd.DataFrame) -> set[str]:
+    """Rows an earlier run sent (``already_sent``): staged again while their notice is
+    current, they are not sent again (the ledger), so the gate neither judges nor blocks
+    them. A window stated on the day it was planned has "started in the past" a day later;
+    quarantining the copy of a message the customer already has would only tell the support
+    agent a false story."""
+    if "already_sent" not in frame or frame.empty:
+        return set()
+    return set(frame.loc[frame["already_sent"].fillna(False).astype(bool), "row_id"])
+
+
+def _unjudged(report: GateReport, sent: set[str]) -> GateReport:
+    failures = {k: v for k, v in report.row_failures.items() if k not in sent}
+    return dataclasses.replace(report, row_failures=failures, passed=not failures)
 
 
 def write_report(settings: Settings, run_id: str, report: GateReport) -> tuple[str, str]:
@@ -274,15 +292,24 @@ def write_report(settings: Settings, run_id: str, report: GateReport) -> tuple[s
 
 
 def _apply(
-    engine: Engine, run: Run, frame: pd.DataFrame, failures: dict[str, list[str]], out: GateResult
+    engine: Engine,
+    run: Run,
+    frame: pd.DataFrame,
+    failures: dict[str, list[str]],
+    out: GateResult,
+    sent: set[str],
 ) -> None:
-    """Publish, quarantine (the rules a row broke) or block (the batch's reasons) each row."""
+    """Publish, quarantine (the rules a row broke) or block (the batch's reasons) each row;
+    a row an earlier run sent is published as it is (the send stage will not resend it)."""
     ob, n = schema.outbox, schema.notices
     states: list[dict[str, Any]] = []
     refused: list[tuple[str, str, str, str]] = []  # notice, channel, decision, reason
     for r in frame.itertuples():
         failed = failures.get(r.row_id)
-        if failed:
+        if r.row_id in sent:
+            state, reasons = "published", []
+            out.published += 1
+        elif failed:
             state, reasons = "quarantined", list(failed)
             out.quarantined += 1
         elif out.halted:

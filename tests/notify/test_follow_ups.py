@@ -302,10 +302,11 @@ def test_follow_ups_go_out_through_the_gate_with_the_delivery_day(
 
 
 @pytest.mark.slow
-def test_daily_runs_over_days_keep_one_message_per_customer_and_halt_nothing(
+def test_runs_every_six_hours_keep_one_message_per_customer_and_halt_nothing(
     sqlite_engine, world, tmp_path, monkeypatch
 ):
-    """Five daily runs, as a deployment makes them. A notice still current is staged again
+    """Runs every six hours for three days, as a deployment makes them (hourly, in fact).
+    A notice still current is staged again
     (the ledger does not resend it) beside a customer's new follow-up; a new delay and a
     follow-up fall in one run; windows told from "today" in the Americas' evening. None of
     these is two messages to one customer or a window in the past: no batch halts and no row
@@ -313,13 +314,14 @@ def test_daily_runs_over_days_keep_one_message_per_customer_and_halt_nothing(
     from tests.notify.pipelineworld import AFTER_GATE, UP_TO_GATE, run, use_store
 
     use_store(monkeypatch, sqlite_engine, tmp_path / "home")
-    for day in range(-1, 4):
-        run(f"day{day}", world, world.demo_as_of + timedelta(days=day), UP_TO_GATE + AFTER_GATE)
+    for k in range(12):  # every 6 hours for three days from the day before the demo time
+        at = world.demo_as_of + timedelta(hours=6 * k - 24)
+        run(f"run{k}", world, at, UP_TO_GATE + AFTER_GATE)
     ob, r = schema.outbox, schema.runs
     with sqlite_engine.connect() as conn:
         states = dict(conn.execute(select(ob.c.state, func.count()).group_by(ob.c.state)).all())
         summaries = [json.loads(s) for s in conn.execute(select(r.c.summary)).scalars() if s]
     gates = [s["gate"] for s in summaries if "gate" in s]
-    assert len(gates) == 5 and not any(g["halted"] for g in gates), gates
+    assert len(gates) == 12 and not any(g["halted"] for g in gates), gates
     assert states.get("quarantined", 0) == 0 and states.get("blocked", 0) == 0, states
     assert states.get("published", 0) > 0

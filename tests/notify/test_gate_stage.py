@@ -607,3 +607,37 @@ def test_the_gate_judges_a_window_against_the_customers_day() -> None:
     assert gating._local_day(at, "America/Los_Angeles") == "2025-11-19"
     assert gating._local_day(at, "Europe/Berlin") == "2025-11-20"
     assert gating._local_day(at, None) == gating._local_day(at, "Not/AZone") == "2025-11-20"
+
+
+def test_a_message_an_earlier_run_sent_is_staged_again_but_not_judged(
+    world: Engine, settings: Settings
+) -> None:
+    """C1's email went out in an earlier run; the notice is still current, so this run
+    stages it again and the ledger will not resend it. Whatever the gate would now say of
+    that copy (here: its order number is gone), it stays published and is no second message;
+    the same change to a message not yet sent is quarantined."""
+    from notify import decisions as dec
+
+    run = prepare(world, settings)
+    box = _outbox(world, "r1")
+    sent_before = box[("C1", "email")]
+    begin_run(world, run_id="r0", as_of=AS_OF - timedelta(hours=6), mode="send", params={})
+    with world.begin() as conn:
+        dec.record(conn, [dec.row(run_id="r0", notice_id=sent_before.notice_id,
+                                  customer_id="C1", order_ids=[], shipment_ids=[],
+                                  channel="email", decision="sent", reason="sent", eta={},
+                                  cause=None)])  # fmt: skip
+        ob = schema.outbox
+        for key in (("C1", "email"), ("C2", "email")):
+            r = box[key]
+            order_id = _facts(world)[key[0]]["orders"][0]["order_id"]
+            conn.execute(
+                ob.update()
+                .where(ob.c.run_id == "r1", ob.c.notice_id == r.notice_id, ob.c.channel == "email")
+                .values(body_text=r.body_text.replace(order_id, "your order"))
+            )
+    result = _gate(world, run, settings)
+    states = {k: r.state for k, r in _outbox(world, "r1").items()}
+    assert states[("C1", "email")] == "published"
+    assert states[("C2", "email")] == "quarantined"
+    assert not result.halted
