@@ -38,6 +38,7 @@ class GateResult:
     quarantined: int = 0
     refused_at_render: int = 0
     blocked: int = 0
+    already_sent: int = 0  # published copies of messages an earlier run sent (not resent)
     halted: bool = False
     batch_failures: list[str] = field(default_factory=list)
     failures_by_rule: dict[str, int] = field(default_factory=dict)
@@ -238,6 +239,7 @@ def gate(engine: Engine, *, run: Run, settings: Settings, open_shipments: int) -
     if frame.empty:
         frame = pd.DataFrame(columns=list(ROW_COLUMNS))
     sent = _sent_rows(frame)
+    out.already_sent = len(sent)
     rows_report = _unjudged(check_rows(frame), sent)
     batch_report = check_batch(
         frame,
