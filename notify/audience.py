@@ -106,6 +106,13 @@ def carrier_awaits_customer(row: Any) -> bool:
     return _day(getattr(row, "carrier_eta_latest", None)) is None
 
 
+def window_of(earliest: Any, latest: Any) -> tuple[str, str] | None:
+    """A told parcel's window as (first day, last day); None when it has none."""
+    if not latest:
+        return None
+    return str(earliest or latest)[:10], str(latest)[:10]
+
+
 def promise_over(row: Any, as_of: datetime) -> bool:
     """The promised day is over (customer's zone) and the parcel not delivered: no window,
     carrier day or redelivery can "still meet" the promise, whatever a stale window shows.

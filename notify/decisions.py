@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from notify.store import schema
@@ -85,3 +87,27 @@ def row(
 
 def record(conn: Connection, rows: list[dict[str, Any]]) -> None:
     upsert(conn, schema.decisions, rows, KEY)
+
+
+IN_CHUNK = 500  # values per IN (...) list
+
+
+def sent_channels(
+    conn: Connection, by: str, keys: list[str], *, except_run: str | None = None
+) -> dict[str, set[str]]:
+    """notice id -> the channels a ``sent`` decision records for it, for the notices of the
+    given customers (``by="customer_id"``) or the given notices (``by="notice_id"``);
+    ``except_run`` leaves out what that run sent."""
+    d = schema.decisions
+    column = d.c[by]
+    ordered = sorted(set(keys))
+    out: dict[str, set[str]] = defaultdict(set)
+    for start in range(0, len(ordered), IN_CHUNK):
+        query = select(d.c.notice_id, d.c.channel).where(
+            column.in_(ordered[start : start + IN_CHUNK]), d.c.decision == "sent"
+        )
+        if except_run is not None:
+            query = query.where(d.c.run_id != except_run)
+        for r in conn.execute(query.distinct()):
+            out[r.notice_id].add(r.channel)
+    return out

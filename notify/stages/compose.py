@@ -57,6 +57,7 @@ from sqlalchemy.engine import Connection, Engine
 from carriers import registry
 from carriers.models import Location
 from carriers.timezones import zone_for
+from notify.audience import window_of
 from notify.config import Settings
 from notify.contacts import email_address, region_of, sms_number
 from notify.next_steps import PERSON, WAIT, next_step_dates, next_steps
@@ -264,19 +265,12 @@ def cause_groups(plan: dict[str, Any], source: _EvidenceSource | None) -> list[d
     ]
 
 
-def _window(fact: dict[str, Any]) -> tuple[str, str] | None:
-    """A told parcel's window as (first day, last day), None when it has none."""
-    if not fact.get("eta_latest"):
-        return None
-    return str(fact["eta_earliest"] or fact["eta_latest"])[:10], str(fact["eta_latest"])[:10]
-
-
 def date_groups(plan: dict[str, Any]) -> list[dict[str, Any]]:
     """The windows of a notice whose late parcels have different ones, each with its orders:
     earliest first, those without a date last. One window for the notice said "no reliable
     date yet" about an order the carrier had a day for, or a later day than its own (ADR
     0014)."""
-    groups = _late_by(plan, _window)
+    groups = _late_by(plan, lambda f: window_of(f.get("eta_earliest"), f.get("eta_latest")))
     ranked = sorted(groups, key=lambda w: (w is None, w or ("", ""), min(groups[w]["order_ids"])))
     return [
         {

@@ -67,29 +67,14 @@ def staged_frame(engine: Engine, run: Run, settings: Settings) -> pd.DataFrame:
         ).all()
         params = {"run_id": run.run_id, "as_of": run.as_of}
         evidence = {r.notice_id: r for r in conn.execute(query("notice_evidence"), params)}
-        sent = _sent_before(conn, run.run_id, sorted({r.notice_id for r in staged}))
+        # What an earlier run sent: staged again while the notice is current, it is not sent
+        # twice (the ledger), so it is no second message to the customer.
+        ids = [r.notice_id for r in staged]
+        sent = decisions.sent_channels(conn, "notice_id", ids, except_run=run.run_id)
     rows = [_gate_row(r, evidence[r.notice_id], run, settings) for r in staged]
     for row in rows:
-        row["already_sent"] = (row["notice_id"], row["channel"]) in sent
+        row["already_sent"] = row["channel"] in sent.get(row["notice_id"], ())
     return pd.DataFrame(rows)
-
-
-def _sent_before(conn: Any, run_id: str, notice_ids: list[str]) -> set[tuple[str, str]]:
-    """(notice, channel) pairs an earlier run sent: staged again while the notice is current,
-    they are not sent twice (the ledger), so they are no second message to the customer."""
-    d = schema.decisions
-    out: set[tuple[str, str]] = set()
-    for start in range(0, len(notice_ids), 500):
-        chunk = notice_ids[start : start + 500]
-        out.update(
-            (r.notice_id, r.channel)
-            for r in conn.execute(
-                select(d.c.notice_id, d.c.channel)
-                .where(d.c.notice_id.in_(chunk), d.c.decision == "sent", d.c.run_id != run_id)
-                .distinct()
-            )
-        )
-    return out
 
 
 def _local_day(at: datetime, zone: Any) -> str:

@@ -46,6 +46,7 @@ from notify.audience import (
     spell_for,
     sync_labels,
     told_facts,
+    window_of,
 )
 from notify.cases import CaseBook
 from notify.config import TargetingSettings, load_targeting_settings
@@ -112,13 +113,6 @@ def notice_eta(rows: list[Any]) -> dict[str, Any]:
         "method": worst.eta_method,
     }
     return {"eta": eta, "next_update_by": None, "cause": worst.cause}
-
-
-def _window(row: Any) -> list[str] | None:
-    """A told row's window as [first day, last day]; None when it has none."""
-    if row.eta_latest is None:
-        return None
-    return [str(row.eta_earliest or row.eta_latest)[:10], str(row.eta_latest)[:10]]
 
 
 def _parcel_decision(run_id: str, row: Any, decision: str, reason: str) -> dict[str, Any]:
@@ -286,7 +280,7 @@ def _key_for(customer_id: str, rows: list[Any], ctx: _Context) -> tuple[NoticeKe
     problems = [(r.order_id, r.shipment_id, r.cause) for r in rows if is_problem(r)]
     late = [r for r in rows if not is_problem(r)]
     causes = [(r.order_id, r.shipment_id, r.cause) for r in late]
-    windows = [(r.order_id, r.shipment_id, _window(r)) for r in late]
+    windows = [(r.order_id, r.shipment_id, window_of(r.eta_earliest, r.eta_latest)) for r in late]
     facts = told_facts(kind, eta["eta"], eta["cause"], problems, causes, windows)
     key = NoticeKey(customer_id, spells, facts)
     round_ = next_round(ctx.previous.get(customer_id, []), key, ctx.run_id, ctx.as_of)
@@ -511,19 +505,6 @@ def _previous_notices(conn: Connection, customers: list[str]) -> dict[str, list[
     return out
 
 
-def _sent_channels(conn: Connection, customers: list[str]) -> dict[str, set[str]]:
-    d = schema.decisions
-    out: dict[str, set[str]] = defaultdict(set)
-    for chunk in _chunks(customers):
-        for r in conn.execute(
-            select(d.c.notice_id, d.c.channel)
-            .where(d.c.customer_id.in_(chunk), d.c.decision == "sent")
-            .distinct()
-        ):
-            out[r.notice_id].add(r.channel)
-    return out
-
-
 def _read(
     engine: Engine, run_id: str, as_of: datetime, s: TargetingSettings
 ) -> tuple[list[Any], dict[str, Any]]:
@@ -541,7 +522,7 @@ def _read(
                 for r in conn.execute(query("sent_recently"), {"since_at": since, "as_of": as_of})
             },
             "previous": _previous_notices(conn, customers),
-            "sent_channels": _sent_channels(conn, customers),
+            "sent_channels": decisions.sent_channels(conn, "customer_id", customers),
             "cases": CaseBook.load(conn, orders, run_id=run_id, as_of=as_of),
         }
     return list(rows), shared
