@@ -15,6 +15,10 @@ Two rules, both recorded as decisions with their reason:
 * **Only the channels chosen on the trigger form.** Rows for another channel become
   ``withheld`` in the outbox and ``deferred`` decisions.
 
+A row an earlier run sent (a notice staged again while it is the customer's current one)
+is left as it is: the ledger does not send it again, and "suppressed" recorded after "sent"
+would tell a false story in ``oasis explain``.
+
 Re-running release for a run changes nothing more: it only looks at ``published`` rows.
 """
 
@@ -167,7 +171,13 @@ def release(engine: Engine, *, run: Run) -> ReleaseResult:
             .join(n, n.c.notice_id == ob.c.notice_id)
             .where(_published(run.run_id))
         ).all()
+        sent = decisions.sent_channels(
+            conn, "notice_id", [r.notice_id for r in published], except_run=run.run_id
+        )
         for r in published:
+            if r.channel in sent.get(r.notice_id, ()):
+                out.published += 1  # went out in an earlier run: the ledger keeps it at that
+                continue
             facts = json.loads(r.facts)
             found = _stale(facts, stale.get(r.notice_id), now) if run.mode != "replay" else None
             if found:

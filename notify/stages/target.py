@@ -9,7 +9,9 @@ per customer x order x delayed parcel), then one pass per customer:
    order whose case is open from an earlier run is paused (no automated notice);
 3. the rest becomes ONE notice for the customer, listing each of their affected orders and
    only the delayed parcels; its id is the notice key (customer, episode set, fact version),
-   so the customer hears again only when the told facts change;
+   so the customer hears again only when the told facts change (a notice that has only
+   lost parcels since the last one sent, each remaining one told the same, is no news: the
+   one sent stays the customer's notice);
 4. the contact policy (``notify.policy``) picks the channels, defers SMS in quiet hours and
    new notices over the daily cap, and records a customer we cannot reach.
 
@@ -362,17 +364,24 @@ def _plan(
     }
 
 
-def _customer(customer_id: str, rows: list[Any], ctx: _Context) -> None:
-    out, s = ctx.out, ctx.settings
-    told: list[tuple[Any, bool]] = []  # (row, told only because its cause always matters)
-    next_update = ctx.as_of + timedelta(hours=s.next_update_hours)
+def _told_rows(rows: list[Any], ctx: _Context) -> list[tuple[Any, bool]]:
+    """The rows to tell, each with whether it is told only because its cause always matters;
+    the others are recorded as suppressed with their reason."""
+    told: list[tuple[Any, bool]] = []
     for row in rows:
-        reason = decide(row, ctx.as_of, s)
+        reason = decide(row, ctx.as_of, ctx.settings)
         if reason in (None, ATTENTION):
             told.append((row, reason == ATTENTION))
         else:
-            out.count(out.suppressed, reason)
+            ctx.out.count(ctx.out.suppressed, reason)
             ctx.decided.append(_parcel_decision(ctx.run_id, row, "suppressed", reason))
+    return told
+
+
+def _customer(customer_id: str, rows: list[Any], ctx: _Context) -> None:
+    out, s = ctx.out, ctx.settings
+    next_update = ctx.as_of + timedelta(hours=s.next_update_hours)
+    told = _told_rows(rows, ctx)
     if not told:
         return
     # One notice per customer: an attention notice when no row is late, else a delay notice
@@ -401,6 +410,8 @@ def _customer(customer_id: str, rows: list[Any], ctx: _Context) -> None:
     affected = _resolve_paused(customer_id, esc, ctx)
     if not affected:
         return
+    if len(affected) < len(worthy):
+        affected = _reshape(affected, told, next_update, ctx)
     escalated = esc.cases
     critical = esc.critical or any(r.cause in s.critical_causes for r in affected)
     key, round_, nid = _key_for(customer_id, affected, ctx)
@@ -411,9 +422,63 @@ def _customer(customer_id: str, rows: list[Any], ctx: _Context) -> None:
         "recipient_zones": list(zones),
         "zone_source": zone_source,
     }
+    plan = _plan(key, round_, affected, ctx, extra)
+    nid = _told_already(customer_id, plan, choice, ctx) or nid
     for case_id in escalated.values():
         ctx.cases.attach_notice(case_id, nid)
-    _emit(nid, _plan(key, round_, affected, ctx, extra), affected, choice, zones, critical, ctx)
+    _emit(nid, plan, affected, choice, zones, critical, ctx)
+
+
+def _reshape(
+    affected: list[Any], told: list[tuple[Any, bool]], next_update: datetime, ctx: _Context
+) -> list[Any]:
+    """The rows left when a paused order (or one a person handles instead) left the notice,
+    shaped anew: with no late row left, the problem parcels are an attention notice (a delay
+    notice of problem parcels only cannot be written)."""
+    kept = {(r.order_id, r.shipment_id) for r in affected}
+    shaped, attention = shape_told(
+        [(r, flag) for r, flag in told if (r.order_id, r.shipment_id) in kept], next_update
+    )
+    if attention:
+        ctx.attention.update(kept)
+    return shaped
+
+
+TOLD_PER_PARCEL = ("cause", "eta_earliest", "eta_latest", "problem", "awaits_customer")
+
+
+def _told_already(
+    customer_id: str, plan: dict[str, Any], choice: ChannelChoice, ctx: _Context
+) -> str | None:
+    """The customer's last delay or attention notice sent, when this one has only lost
+    parcels since (delivered, or no longer late) and tells each remaining one the same, that
+    one went on every channel we would use now, and its promised update is not due: this
+    notice would be no news, so the one sent stays the customer's notice (staged again, the
+    ledger sends it no second time). None when this notice is news."""
+    sent = [
+        p
+        for p in ctx.previous.get(customer_id, [])
+        if p.get("kind") in ("delay", "attention") and ctx.sent_channels.get(p["notice_id"])
+    ]
+    if not sent:
+        return None
+    last = max(sent, key=lambda p: as_utc(p["as_of"]))
+    due = last.get("next_update_by")
+    if (
+        last["kind"] != plan["kind"]
+        or not set(choice.channels) <= ctx.sent_channels[last["notice_id"]]
+        or (due is not None and as_utc(due) <= ctx.as_of)
+        or not {tuple(x) for x in plan["spells"]} < {tuple(x) for x in last.get("spells", [])}
+    ):
+        return None
+    told = {
+        (f["order_id"], f["shipment_id"]): [f.get(k) for k in TOLD_PER_PARCEL]
+        for f in last.get("parcel_facts", [])
+    }
+    for f in plan["parcel_facts"]:
+        if told.get((f["order_id"], f["shipment_id"])) != [f.get(k) for k in TOLD_PER_PARCEL]:
+            return None
+    return str(last["notice_id"])
 
 
 def _emit(
@@ -496,11 +561,14 @@ def _previous_notices(conn: Connection, customers: list[str]) -> dict[str, list[
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for chunk in _chunks(customers):
         for r in conn.execute(
-            select(n.c.customer_id, n.c.plan, n.c.first_run_id).where(n.c.customer_id.in_(chunk))
+            select(n.c.customer_id, n.c.notice_id, n.c.plan, n.c.first_run_id).where(
+                n.c.customer_id.in_(chunk)
+            )
         ):
             plan = json.loads(r.plan)
             if "thread" in plan:
                 plan.setdefault("run_id", r.first_run_id)
+                plan.setdefault("notice_id", r.notice_id)
                 out[r.customer_id].append(plan)
     return out
 

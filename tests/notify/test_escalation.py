@@ -117,6 +117,38 @@ def test_instead_mode_sends_no_automated_notice_for_an_escalated_order(engine, t
     assert result.notices == 0 and result.escalated == 1
 
 
+@pytest.mark.parametrize("mode", ["paused", "instead"])
+def test_a_problem_parcel_left_alone_by_an_escalated_order_is_an_attention_notice(
+    engine, tmp_path, mode
+):
+    """O1 is late and damaged (a case), O2 has an address problem but is still expected in
+    time (a problem parcel beside O1). Once O1 leaves the notice (paused while its case is
+    open, or handed to a person instead), O2's notice is an attention notice: a delay notice
+    of a problem parcel alone cannot be written (found in six-hourly runs: the render error
+    quarantined that customer's message in 11 runs in a row)."""
+    w = World().customer("C1").order("O1", "C1").order("O2", "C1", promised="2026-11-25")
+    w.parcel("S1", "O1", "111", "Espresso machine").parcel("S2", "O2", "222", "Mug")
+    w.load(engine, tmp_path / "o")
+    late, problem = episode(engine, "111", "damaged"), episode(engine, "222", "address_issue")
+    settings = dataclasses.replace(
+        SETTINGS, escalation_mode="instead" if mode == "instead" else "alongside"
+    )
+    eta(engine, "r1", late, "2026-11-23")
+    eta(engine, "r1", problem, "2026-11-24")
+    run(engine, "r1", settings=settings)
+    if mode == "paused":
+        first = notices(engine, "r1")["C1"]
+        assert first["kind"] == "delay" and first["problem_parcels"] == [
+            ["O2", "S2", "address_issue"]
+        ]
+        eta(engine, "r2", late, "2026-11-26")  # new facts for O1 while its case is open
+        eta(engine, "r2", problem, "2026-11-24")
+        run(engine, "r2", AS_OF + timedelta(hours=1), settings=settings)
+    plan = notices(engine, "r1" if mode == "instead" else "r2")["C1"]
+    assert plan["kind"] == "attention" and plan["order_ids"] == ["O2"]
+    assert plan["problem_parcels"] == [] and not plan["parcel_facts"][0]["problem"]
+
+
 def test_the_escalate_step_builds_the_context_and_exports_once(engine, tmp_path):
     _one_order(engine, tmp_path, order_value="1200")
     with engine.begin() as conn:

@@ -175,10 +175,16 @@ def _linked(engine, run_id):
     """Every notice linked to a run (``notices`` keeps one per customer)."""
     n, rn = schema.notices, schema.run_notices
     with engine.connect() as conn:
-        plans = conn.execute(
-            select(n.c.plan).join(rn, rn.c.notice_id == n.c.notice_id).where(rn.c.run_id == run_id)
-        ).scalars()
-        return [json.loads(p) for p in plans]
+        rows = conn.execute(
+            select(n.c.notice_id, n.c.plan)
+            .join(rn, rn.c.notice_id == n.c.notice_id)
+            .where(rn.c.run_id == run_id)
+        ).all()
+        return [{**json.loads(r.plan), "notice_id": r.notice_id} for r in rows]
+
+
+def _follow_ups(engine, run_id):
+    return [p for p in _linked(engine, run_id) if p["kind"] == "delivered"]
 
 
 def test_one_follow_up_per_told_delay(engine, tmp_path):
@@ -193,6 +199,88 @@ def test_one_follow_up_per_told_delay(engine, tmp_path):
     run(engine, "r3", LATER + timedelta(days=1))
     again = notices(engine, "r3")["C1"]
     assert again["notice_id"] == first["notice_id"]
+
+
+def test_a_parcel_is_named_in_one_follow_up_only(engine, tmp_path):
+    """Two late parcels arrive a day apart: "delivered" for the first, then "delivered" for
+    the second alone. (It was one for the first, then one naming both: the customer read
+    that the first had arrived twice.) The first follow-up is planned again unchanged while it
+    lasts, so a channel it deferred may still go."""
+    eps = _told(engine, tmp_path, "C1", parcels_per_order=2)
+    late = notices(engine, "r1")["C1"]["notice_id"]
+    mark_sent(engine, "r1", late, "C1", "sms", order_ids=("OC1",))
+    scan(engine, "C11", "delivered", at=LATER - timedelta(hours=3))
+    close(engine, eps["C11"], LATER - timedelta(hours=2), "delivered")
+    eta(engine, "r2", eps["C12"], "2026-11-21")  # still late, as told: no news
+    run(engine, "r2", LATER)
+    (first,) = _follow_ups(engine, "r2")
+    assert [p["shipment_id"] for p in first["parcel_facts"]] == ["SC11"]
+    for channel in ("email", "sms"):
+        mark_sent(engine, "r2", first["notice_id"], "C1", channel, LATER, order_ids=("OC1",))
+    scan(engine, "C12", "delivered", at=LATER + DAY - timedelta(hours=3))
+    close(engine, eps["C12"], LATER + DAY - timedelta(hours=2), "delivered")
+    run(engine, "r3", LATER + DAY)
+    linked = {p["notice_id"]: p for p in _follow_ups(engine, "r3")}
+    assert first["notice_id"] in linked  # the one sent: the ledger will not send it again
+    (second,) = (p for nid, p in linked.items() if nid != first["notice_id"])
+    assert [p["shipment_id"] for p in second["parcel_facts"]] == ["SC12"]
+    assert second["eta"]["earliest"] == second["eta"]["latest"] == "2026-11-22"
+
+
+def _shrunk(engine, tmp_path, r1_latest, r2_latest, sent=("email", "sms")):
+    """One order in two parcels told late in r1 (sent on ``sent``); by r2 (two days later)
+    the first arrived: the notice r2 links for the customer, and the one r1 sent."""
+    w = World().customer("C1").order("O1", "C1", promised="2026-11-20")
+    w.parcel("S1", "O1", "111", "Socks").parcel("S2", "O1", "222", "Scarf")
+    w.load(engine, tmp_path / "o")
+    first, second = episode(engine, "111"), episode(engine, "222")
+    for eid in (first, second):
+        eta(engine, "r1", eid, r1_latest)
+    run(engine, "r1")
+    told = notices(engine, "r1")["C1"]["notice_id"]
+    for channel in sent:
+        mark_sent(engine, "r1", told, "C1", channel, order_ids=("O1",))
+    scan(engine, "111", "delivered", at=LATER - timedelta(hours=3))
+    close(engine, first, LATER - timedelta(hours=2), "delivered")
+    eta(engine, "r2", second, r2_latest, next_update_by=LATER + timedelta(hours=24))
+    run(engine, "r2", LATER)
+    (late,) = [p for p in _linked(engine, "r2") if p["kind"] == "delay"]
+    return late, told
+
+
+def test_a_told_set_that_only_lost_a_parcel_is_no_news(engine, tmp_path):
+    """The parcel still late is told the same as before: the notice sent stays the
+    customer's (staged again; the ledger does not resend it), no second delay message."""
+    late, told = _shrunk(engine, tmp_path, "2026-11-22", "2026-11-22")
+    assert late["notice_id"] == told
+
+
+@pytest.mark.parametrize(
+    ("r1_latest", "r2_latest", "sent"),
+    [
+        ("2026-11-22", "2026-11-23", ("email", "sms")),  # a new day for the parcel still late
+        (None, None, ("email", "sms")),  # the update we promised for Nov 20 is due
+        ("2026-11-22", "2026-11-22", ("email",)),  # the SMS never went: it is news by SMS
+    ],
+)
+def test_a_told_set_that_lost_a_parcel_is_news_when(engine, tmp_path, r1_latest, r2_latest, sent):
+    late, told = _shrunk(engine, tmp_path, r1_latest, r2_latest, sent)
+    assert late["notice_id"] != told
+    assert [p["shipment_id"] for p in late["parcel_facts"]] == ["S2"]
+
+
+def test_a_follow_up_not_sent_yet_is_replaced_by_one_naming_every_parcel(engine, tmp_path):
+    """A follow-up that went out on no channel told nobody anything: a parcel ending later
+    joins it in one new follow-up rather than waiting for a second message."""
+    eps = _told(engine, tmp_path, "C1", parcels_per_order=2)
+    scan(engine, "C11", "delivered", at=LATER - timedelta(hours=3))
+    close(engine, eps["C11"], LATER - timedelta(hours=2), "delivered")
+    run(engine, "r2", LATER)  # planned, never marked sent
+    scan(engine, "C12", "delivered", at=LATER + DAY - timedelta(hours=3))
+    close(engine, eps["C12"], LATER + DAY - timedelta(hours=2), "delivered")
+    run(engine, "r3", LATER + DAY)
+    (plan,) = _follow_ups(engine, "r3")
+    assert sorted(p["shipment_id"] for p in plan["parcel_facts"]) == ["SC11", "SC12"]
 
 
 @pytest.mark.parametrize("change", ["cancelled", "still_delayed", "off", "not_told"])
@@ -324,4 +412,7 @@ def test_runs_every_six_hours_keep_one_message_per_customer_and_halt_nothing(
     gates = [s["gate"] for s in summaries if "gate" in s]
     assert len(gates) == 12 and not any(g["halted"] for g in gates), gates
     assert states.get("quarantined", 0) == 0 and states.get("blocked", 0) == 0, states
+    # A copy of a message sent earlier is not "expired" once one of its parcels arrived
+    # (it is the customer's notice while the rest is told the same; the ledger keeps it sent).
+    assert states.get("expired", 0) == 0, states
     assert states.get("published", 0) > 0
