@@ -236,6 +236,8 @@ class TargetingSettings:
     # when the promised day leaves at most this many days to spare after that day
     held_spare_days: int = 1
     next_update_hours: float = 24.0  # a notice told without a window: next update within this
+    # each further "still no date" update promises the next one twice as far out, up to this
+    next_update_max_hours: float = 72.0
     escalate_causes: frozenset[str] = frozenset(SERIOUS_CAUSES.split(","))
     escalate_delay_days: int = 5  # new ETA this many days past the promise -> a person
     escalate_repeat_delays: int = 2  # this many delay spells on one order -> a person
@@ -262,6 +264,7 @@ def load_targeting_settings() -> TargetingSettings:
         schedule_delay_causes=_env_set("OASIS_SCHEDULE_DELAY_CAUSES", "transport_delay,unknown"),
         held_spare_days=int(_env("OASIS_HELD_SPARE_DAYS", "1")),
         next_update_hours=float(_env("OASIS_NEXT_UPDATE_HOURS", "24")),
+        next_update_max_hours=float(_env("OASIS_NEXT_UPDATE_MAX_HOURS", "72")),
         escalate_causes=_env_set("OASIS_ESCALATE_CAUSES", SERIOUS_CAUSES),
         escalate_delay_days=int(_env("OASIS_ESCALATE_DELAY_DAYS", "5")),
         escalate_repeat_delays=int(_env("OASIS_ESCALATE_REPEAT_DELAYS", "2")),

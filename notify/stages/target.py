@@ -308,6 +308,22 @@ def _resolve_paused(customer_id: str, esc: _Escalation, ctx: _Context) -> list[A
     return esc.keep
 
 
+def update_interval(round_: int, s: TargetingSettings) -> timedelta:
+    """How far out a notice without a date promises its next update: ``next_update_hours``
+    for the first, twice as far for each update sent with still no date, at most
+    ``next_update_max_hours``. A parcel held for a week in customs gets four messages, not
+    eight that each say "still no date"."""
+    hours = s.next_update_hours * 2 ** min(round_, 16)
+    return timedelta(hours=min(hours, max(s.next_update_max_hours, s.next_update_hours)))
+
+
+def _back_off(eta: dict[str, Any], round_: int, ctx: _Context) -> None:
+    """A promised update that again has no date promises the next one further out."""
+    due = eta["next_update_by"]
+    if round_ > 0 and due is not None:
+        eta["next_update_by"] = max(due, ctx.as_of + update_interval(round_, ctx.settings))
+
+
 def _update_when_reachable(eta: dict[str, Any], extra: dict[str, Any], ctx: _Context) -> None:
     """An update promised to a customer we write to by SMS falls inside their SMS window:
     "an update by Sunday, 4:00 AM" would be held until the window opens (quiet hours) and
@@ -324,6 +340,7 @@ def _plan(
     key: NoticeKey, round_: int, rows: list[Any], ctx: _Context, extra: dict[str, Any]
 ) -> dict[str, Any]:
     eta = notice_eta(rows)
+    _back_off(eta, round_, ctx)
     _update_when_reachable(eta, extra, ctx)
     core = {
         "customer_id": key.customer_id,

@@ -6,6 +6,7 @@ targetworld.py), so each test pins one targeting decision.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime, timedelta
 
@@ -16,8 +17,10 @@ from notify.config import load_settings
 from notify.render import render
 from notify.stages import compose
 from notify.store import schema
+from notify.store.types import as_utc
 from tests.notify.targetworld import (
     AS_OF,
+    SETTINGS,
     World,
     close,
     decisions,
@@ -648,6 +651,26 @@ def test_unknown_eta_owes_a_new_notice_once_the_promised_update_time_passes(engi
     assert owed["round"] == 1 and owed["notice_id"] != first["notice_id"]
     run(engine, "r3", AS_OF + timedelta(hours=25))  # re-running the run changes nothing
     assert notices(engine, "r3")["C1"]["notice_id"] == owed["notice_id"]
+
+
+def test_each_update_with_still_no_date_promises_the_next_further_out(engine, tmp_path):
+    """24 h, then 48 h, then 72 h (``OASIS_NEXT_UPDATE_MAX_HOURS``) and 72 h again: a week
+    in customs is four messages, not eight that each say "still no date"."""
+    w = World().customer("C1", sms_opt_in="false").order("O1", "C1", promised="2026-11-19")
+    w.parcel("S1", "O1", "111", "Socks").load(engine, tmp_path / "o")
+    eid = episode(engine, "111", "customs")
+    at, rounds = AS_OF, []
+    patient = dataclasses.replace(SETTINGS, escalate_delay_days=30)  # no person takes over
+    for k in range(8):
+        eta(engine, f"r{k}", eid, None, next_update_by=at + timedelta(hours=24))
+        run(engine, f"r{k}", at, settings=patient)
+        plan = notices(engine, f"r{k}")["C1"]
+        rounds.append((plan["round"], plan["next_update_by"], at))
+        at += timedelta(hours=24)
+    owed = [(r, as_utc(due) - at) for r, due, at in rounds if r > 0 and due]
+    firsts = {r: gap for r, gap in reversed(owed)}  # the round's own plan: its first run
+    assert [r for r, *_ in rounds] == [0, 1, 1, 2, 2, 2, 3, 3]
+    assert firsts == {1: timedelta(hours=48), 2: timedelta(hours=72), 3: timedelta(hours=72)}
 
 
 def test_a_relabelled_parcel_continues_its_delay_without_a_duplicate_notice(engine, tmp_path):
