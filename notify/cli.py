@@ -210,6 +210,12 @@ def cmd_score_targeting(args: argparse.Namespace) -> int:
     return score_command(args, console)
 
 
+def cmd_score_runs(args: argparse.Namespace) -> int:
+    from notify.lifetime import score_runs_command
+
+    return score_runs_command(args, console)
+
+
 def _print_source_status(engine: Any) -> int:
     from sqlalchemy import select
 
@@ -453,6 +459,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     score.add_argument("--json", help="write the scores to this file")
     score.set_defaults(func=cmd_score_targeting)
+
+    life = sub.add_parser(
+        "score-runs",
+        help="run the pipeline every N hours over simulated worlds; score every message sent",
+    )
+    life.add_argument("--world", action="append", help="a generated world folder (repeatable)")
+    life.add_argument("--seeds", help="comma-separated seeds: generate worlds for these")
+    life.add_argument("--orders", type=int, default=3000, help="orders per generated world")
+    life.add_argument("--every", type=float, default=6.0, help="hours between runs (default 6)")
+    life.add_argument(
+        "--first-day", type=float, default=3.0, help="first run this many days after the start"
+    )
+    life.add_argument("--days", type=float, help="days to run (default: to the world's end)")
+    life.add_argument("--keep", help="keep the store and outbox in this folder")
+    life.add_argument("--json", help="write the scores to this file")
+    life.set_defaults(func=cmd_score_runs)
 
     show = sub.add_parser("preview", help="the messages an order's customer would get")
     show.add_argument("order_id")

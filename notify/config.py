@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +20,23 @@ from carriers.registry import ClientSettings
 
 def _env(name: str, default: str) -> str:
     return os.environ.get(name, default)
+
+
+@contextmanager
+def overridden(values: dict[str, str]) -> Iterator[None]:
+    """Settings for an in-process replay (``oasis score-runs``): the pipeline steps read
+    their settings from the environment, so these values are set for the block and the
+    previous ones put back afterwards."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _env_bool(name: str, default: bool) -> bool:

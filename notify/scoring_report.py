@@ -36,7 +36,9 @@ def _current(folder: Path) -> bool:
     return True
 
 
-def _worlds(args: argparse.Namespace, console: Console) -> list[Path]:
+def worlds_from_args(args: argparse.Namespace, console: Console) -> list[Path]:
+    """The worlds ``--world`` names, and those ``--seeds`` asks for (generated under OASIS_HOME
+    when missing or from an older generator); ``oasis score-runs`` reads the same options."""
     worlds = [Path(w) for w in args.world or []]
     if args.seeds:
         from notify.simulate import generate_world
@@ -122,7 +124,7 @@ def totals(scores: list[tuple[str, Score]]) -> dict[str, dict[str, Any]]:
 def score_command(args: argparse.Namespace, console: Console) -> int:
     scored: list[tuple[str, Score]] = []
     modes = ["chain", "oracle"] if args.oracle else ["chain"]
-    for world in _worlds(args, console):
+    for world in worlds_from_args(args, console):
         for mode in modes:
             with console.status(f"Replaying {world.name} ({mode})..."):
                 for s in replay(world, _times(args, world), oracle=mode == "oracle"):

@@ -415,4 +415,8 @@ def test_runs_every_six_hours_keep_one_message_per_customer_and_halt_nothing(
     # A copy of a message sent earlier is not "expired" once one of its parcels arrived
     # (it is the customer's notice while the rest is told the same; the ledger keeps it sent).
     assert states.get("expired", 0) == 0, states
+    from notify.lifetime import score_runs
+
+    score = score_runs(sqlite_engine, world.root, 6)
+    assert score.follow_ups_repeated == 0 and score.follow_ups_wrong == 0, score
     assert states.get("published", 0) > 0
