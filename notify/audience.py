@@ -37,7 +37,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from types import SimpleNamespace
@@ -610,3 +610,44 @@ def next_round(previous: list[dict[str, Any]], key: NoticeKey, run_id: str, as_o
     if due and made_earlier and as_utc(due) <= as_of:
         return int(last.get("round", 0)) + 1
     return int(last.get("round", 0))
+
+
+TOLD_PER_PARCEL = ("cause", "eta_earliest", "eta_latest", "problem", "awaits_customer")
+
+
+def still_told(
+    previous: list[dict[str, Any]],
+    plan: dict[str, Any],
+    sent_channels: Mapping[str, set[str]],
+    channels: Iterable[str],
+    as_of: datetime,
+) -> str | None:
+    """The customer's last delay or attention notice sent, when ``plan`` has only lost
+    parcels since (delivered, or no longer late) and tells each remaining one the same, that
+    notice went on every channel in ``channels``, and its promised update is not due: ``plan``
+    would be no news, so the one sent stays the customer's notice (staged again, the ledger
+    sends it no second time). None when ``plan`` is news."""
+    sent = [
+        p
+        for p in previous
+        if p.get("kind") in ("delay", "attention") and sent_channels.get(p["notice_id"])
+    ]
+    if not sent:
+        return None
+    last = max(sent, key=lambda p: as_utc(p["as_of"]))
+    due = last.get("next_update_by")
+    if (
+        last["kind"] != plan["kind"]
+        or not set(channels) <= sent_channels[last["notice_id"]]
+        or (due is not None and as_utc(due) <= as_of)
+        or not {tuple(x) for x in plan["spells"]} < {tuple(x) for x in last.get("spells", [])}
+    ):
+        return None
+    told = {
+        (f["order_id"], f["shipment_id"]): [f.get(k) for k in TOLD_PER_PARCEL]
+        for f in last.get("parcel_facts", [])
+    }
+    for f in plan["parcel_facts"]:
+        if told.get((f["order_id"], f["shipment_id"])) != [f.get(k) for k in TOLD_PER_PARCEL]:
+            return None
+    return str(last["notice_id"])

@@ -49,10 +49,6 @@ from notify.scoring import Pair, Truth
 from notify.store import schema
 from notify.store.types import as_utc
 
-STEPS = (
-    "orders", "ingest", "detect", "eta", "target", "compose", "render", "gate",
-    "release", "send", "escalate", "record",
-)  # fmt: skip
 CARRIERS = ("fedex", "ups", "usps", "dhl")
 FOLLOW_UPS = ("delivered", "resolved")
 
@@ -166,7 +162,7 @@ def replay_runs(
             for k, at in enumerate(times):
                 run_id = f"lifetime-{k:04d}"
                 pipeline.begin(run_id, {**conf, "as_of": at.isoformat()}, None, "manual")
-                for step in STEPS:
+                for step in pipeline.STEPS:  # every stage, in the DAG's order
                     pipeline.run_step(step, run_id)
         engine = create_engine(url)
         try:
@@ -366,12 +362,10 @@ def _score_relevant(
 # --------------------------------------------------------------------------- the command
 
 
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f}%"
-
-
 def table(scores: list[LifetimeScore]) -> Any:
     from rich.table import Table
+
+    from notify.scoring_report import pct
 
     t = Table(title="What customers were told over the replayed runs, vs truth")
     t.add_column("measure")
@@ -405,19 +399,19 @@ def table(scores: list[LifetimeScore]) -> Any:
     )
     row("rows told late / wrong", lambda s: f"{s.told_late} / {s.told_late_wrong}")
     row("attention rows / unfounded", lambda s: f"{s.attention} / {s.attention_unfounded}")
-    row("precision", lambda s: _pct(s.precision))
+    row("precision", lambda s: pct(s.precision))
     row(
         "relevant / unreachable / told in time",
         lambda s: f"{s.relevant} / {s.unreachable} / {s.told_in_time}",
     )
-    row("recall (reachable)", lambda s: _pct(s.recall))
+    row("recall (reachable)", lambda s: pct(s.recall))
     row(
         "hours to tell (median / p90)",
         lambda s: f"{s.hours_to_tell_median} / {s.hours_to_tell_p90}",
     )
     row("windows told: held / before / after", lambda s: "{held} / {before} / {after}".format(
         **{k: s.windows.get(k, 0) for k in ("held", "before", "after")}))  # fmt: skip
-    row("window coverage", lambda s: _pct(s.window_coverage))
+    row("window coverage", lambda s: pct(s.window_coverage))
     row("parcels in 2+ follow-ups", lambda s: s.follow_ups_repeated)
     row("'delivered' too early", lambda s: s.follow_ups_wrong)
     row("seconds", lambda s: s.seconds)

@@ -71,7 +71,7 @@ def _times(args: argparse.Namespace, world: Path) -> list[datetime]:
     return out
 
 
-def _pct(x: float) -> str:
+def pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
@@ -83,8 +83,8 @@ def table(scores: list[tuple[str, Score]]) -> Table:
         t.add_column(column, justify="left" if column == "mode" else "right")
     for mode, s in scores:
         t.add_row(mode, str(s.seed), s.as_of[:16], str(s.relevant), str(s.targeted),
-                  _pct(s.precision), _pct(s.recall), str(s.baseline_targeted),
-                  _pct(s.baseline_precision), _pct(s.baseline_recall))  # fmt: skip
+                  pct(s.precision), pct(s.recall), str(s.baseline_targeted),
+                  pct(s.baseline_precision), pct(s.baseline_recall))  # fmt: skip
     return t
 
 
@@ -135,15 +135,15 @@ def score_command(args: argparse.Namespace, console: Console) -> int:
     summary = totals(scored)
     for mode, t in summary.items():
         console.print(
-            f"{mode}: precision {_pct(t['precision'])}, recall {_pct(t['recall'])} over "
+            f"{mode}: precision {pct(t['precision'])}, recall {pct(t['recall'])} over "
             f"{t['relevant']} relevant rows ({t['false_positives']} wrong of {t['targeted']} "
             f"targeted, {t['missed']} missed; {t['undecided']} more targeted whose outcome falls "
-            f"after the world ends); baseline precision {_pct(t['baseline_precision'])}"
+            f"after the world ends); baseline precision {pct(t['baseline_precision'])}"
         )
         console.print(
             f"{mode}: {t['attention']} rows told as attention notices (the carrier reported a "
             f"problem; not told late); counting every row whose parcel is not late as wrong, "
-            f"precision is {_pct(t['late_precision'])} ({t['not_late']} not late)"
+            f"precision is {pct(t['late_precision'])} ({t['not_late']} not late)"
         )
     console.print("chain = ingest, detect, eta, target as they run; oracle = targeting alone, "
                   "on episodes and ETAs taken from truth")  # fmt: skip

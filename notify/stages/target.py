@@ -46,6 +46,7 @@ from notify.audience import (
     promise_day,
     shape_told,
     spell_for,
+    still_told,
     sync_labels,
     told_facts,
     window_of,
@@ -427,8 +428,7 @@ def _customer(customer_id: str, rows: list[Any], ctx: _Context) -> None:
     affected = _resolve_paused(customer_id, esc, ctx)
     if not affected:
         return
-    if len(affected) < len(worthy):
-        affected = _reshape(affected, told, next_update, ctx)
+    affected = _reshape(affected, told, next_update, ctx)
     escalated = esc.cases
     critical = esc.critical or any(r.cause in s.critical_causes for r in affected)
     key, round_, nid = _key_for(customer_id, affected, ctx)
@@ -440,7 +440,8 @@ def _customer(customer_id: str, rows: list[Any], ctx: _Context) -> None:
         "zone_source": zone_source,
     }
     plan = _plan(key, round_, affected, ctx, extra)
-    nid = _told_already(customer_id, plan, choice, ctx) or nid
+    previous = ctx.previous.get(customer_id, [])
+    nid = still_told(previous, plan, ctx.sent_channels, choice.channels, ctx.as_of) or nid
     for case_id in escalated.values():
         ctx.cases.attach_notice(case_id, nid)
     _emit(nid, plan, affected, choice, zones, critical, ctx)
@@ -449,9 +450,10 @@ def _customer(customer_id: str, rows: list[Any], ctx: _Context) -> None:
 def _reshape(
     affected: list[Any], told: list[tuple[Any, bool]], next_update: datetime, ctx: _Context
 ) -> list[Any]:
-    """The rows left when a paused order (or one a person handles instead) left the notice,
-    shaped anew: with no late row left, the problem parcels are an attention notice (a delay
-    notice of problem parcels only cannot be written)."""
+    """The notice's rows as told, shaped from what is left once escalation took out paused
+    orders (and, in ``instead`` mode, escalated ones): with no late row left, the problem
+    parcels are an attention notice (a delay notice of problem parcels only cannot be
+    written). With nothing taken out this is the shape escalation saw."""
     kept = {(r.order_id, r.shipment_id) for r in affected}
     shaped, attention = shape_told(
         [(r, flag) for r, flag in told if (r.order_id, r.shipment_id) in kept], next_update
@@ -459,43 +461,6 @@ def _reshape(
     if attention:
         ctx.attention.update(kept)
     return shaped
-
-
-TOLD_PER_PARCEL = ("cause", "eta_earliest", "eta_latest", "problem", "awaits_customer")
-
-
-def _told_already(
-    customer_id: str, plan: dict[str, Any], choice: ChannelChoice, ctx: _Context
-) -> str | None:
-    """The customer's last delay or attention notice sent, when this one has only lost
-    parcels since (delivered, or no longer late) and tells each remaining one the same, that
-    one went on every channel we would use now, and its promised update is not due: this
-    notice would be no news, so the one sent stays the customer's notice (staged again, the
-    ledger sends it no second time). None when this notice is news."""
-    sent = [
-        p
-        for p in ctx.previous.get(customer_id, [])
-        if p.get("kind") in ("delay", "attention") and ctx.sent_channels.get(p["notice_id"])
-    ]
-    if not sent:
-        return None
-    last = max(sent, key=lambda p: as_utc(p["as_of"]))
-    due = last.get("next_update_by")
-    if (
-        last["kind"] != plan["kind"]
-        or not set(choice.channels) <= ctx.sent_channels[last["notice_id"]]
-        or (due is not None and as_utc(due) <= ctx.as_of)
-        or not {tuple(x) for x in plan["spells"]} < {tuple(x) for x in last.get("spells", [])}
-    ):
-        return None
-    told = {
-        (f["order_id"], f["shipment_id"]): [f.get(k) for k in TOLD_PER_PARCEL]
-        for f in last.get("parcel_facts", [])
-    }
-    for f in plan["parcel_facts"]:
-        if told.get((f["order_id"], f["shipment_id"])) != [f.get(k) for k in TOLD_PER_PARCEL]:
-            return None
-    return str(last["notice_id"])
 
 
 def _emit(

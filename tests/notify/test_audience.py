@@ -9,6 +9,7 @@ from typing import Any
 from notify.audience import (
     NoticeKey,
     delay_on_a_full_schedule,
+    still_told,
     told_facts,
     window_holds_promise,
     without_window,
@@ -107,3 +108,26 @@ def test_each_orders_window_is_part_of_the_key_only_when_the_windows_differ() ->
     told = version(("O1", "S1", day), ("O2", "S2", None))
     moved = version(("O1", "S1", later), ("O2", "S2", None))
     assert len({plain, told, moved}) == 3
+
+
+def _told_plan(notice_id: str | None, parcels: dict[str, str | None], **kw: Any) -> dict[str, Any]:
+    """A delay notice's plan naming parcels S<n> of order O1, each with its window's last day."""
+    return {"notice_id": notice_id, "kind": "delay", "as_of": "2026-11-19T18:00:00+00:00",
+            "next_update_by": None, "spells": [["O1", s, f"ep{s}"] for s in parcels],
+            "parcel_facts": [{"order_id": "O1", "shipment_id": s, "cause": "weather",
+                              "eta_earliest": day, "eta_latest": day, "problem": False,
+                              "awaits_customer": False} for s, day in parcels.items()], **kw}  # fmt: skip
+
+
+def test_a_notice_that_only_lost_parcels_since_the_last_one_sent_is_no_news():
+    last = _told_plan("n_last", {"S1": "2026-11-22", "S2": "2026-11-22"})
+    sent = {"n_last": {"email", "sms"}}
+    now = datetime(2026, 11, 21, 18, tzinfo=UTC)
+    shrunk = _told_plan(None, {"S2": "2026-11-22"})
+    assert still_told([last], shrunk, sent, ["email", "sms"], now) == "n_last"
+    assert still_told([last], _told_plan(None, {"S2": "2026-11-23"}), sent, ["email"], now) is None
+    assert still_told([last], shrunk, {"n_last": {"email"}}, ["email", "sms"], now) is None
+    due = _told_plan("n_last", {"S1": None, "S2": None}, next_update_by="2026-11-20T18:00:00+00:00")
+    assert still_told([due], _told_plan(None, {"S2": None}), sent, ["email"], now) is None
+    assert still_told([last], last, sent, ["email"], now) is None  # the same set: not a subset
+    assert still_told([last], shrunk, {}, ["email"], now) is None  # never sent
