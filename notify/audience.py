@@ -50,6 +50,7 @@ from sqlalchemy.engine import Connection
 from notify.calendars import CalendarSpec, add_days
 from notify.config import TargetingSettings
 from notify.escalation import delay_waves
+from notify.rules import EtaRules
 from notify.store import schema
 from notify.store.types import UTCDateTime, as_utc
 
@@ -222,26 +223,57 @@ def held_past_carrier_day(row: Any, as_of: datetime, s: TargetingSettings) -> bo
 
 
 ATTENTION = "attention"  # decide(): told, as a problem to attend to, not as late
+# decide(): told as a problem that puts the promise at risk (ADR 0016): the parcel is held or
+# has no window of ours and the promise is near, but nothing settles that it is late
+PROMISE_AT_RISK = "promise_at_risk"
+TOLD = (None, ATTENTION, PROMISE_AT_RISK)  # decide()'s answers for a row that is told
 
 
 def decide(row: Any, as_of: datetime, s: TargetingSettings) -> str | None:
     """Why this (order, parcel) does not warrant a notice now (the suppression reason), None
-    when it is told as late, or ``ATTENTION`` when it is told only because its cause always
+    when it is told as late, ``ATTENTION`` when it is told only because its cause always
     matters: the carrier reports a problem (an address to confirm, damage, ...) but nothing
     says the promise is missed, so its notice tells what happened and what to do, not that it
-    is late."""
+    is late; or ``PROMISE_AT_RISK`` when the promise is near and nothing says when the
+    parcel comes (a hold with no end known): told that it could miss the promise, not that
+    it does."""
     if row.order_status != "open":
         return f"order_{row.order_status}"
     if not row.parcel_lines and row.shipped_lines:
         return "no_items_of_this_order_in_parcel"
     reason = lateness_reason(row, as_of, s)
-    if reason is not None and row.cause in s.always_notify_causes:
+    if reason not in TOLD and row.cause in s.always_notify_causes:
         return ATTENTION
     return reason
 
 
+def tell(
+    rows: Iterable[Any], as_of: datetime, s: TargetingSettings
+) -> tuple[list[tuple[Any, bool]], list[tuple[Any, str]]]:
+    """A customer's rows split by ``decide``: the told ones, each with whether it is told as
+    a problem rather than as late (the flag ``shape_told`` takes; a row at risk comes back
+    marked, ``at_risk``), and the suppressed ones with their reason."""
+    told: list[tuple[Any, bool]] = []
+    suppressed: list[tuple[Any, str]] = []
+    for row in rows:
+        reason = decide(row, as_of, s)
+        if reason == PROMISE_AT_RISK:
+            told.append((_with(row, at_risk=True), True))
+        elif reason in TOLD:
+            told.append((row, reason == ATTENTION))
+        else:
+            suppressed.append((row, str(reason)))
+    return told, suppressed
+
+
+def at_risk(row: Any) -> bool:
+    """A row ``tell`` marked as a promise at risk (only a namespace can be one)."""
+    return isinstance(row, SimpleNamespace) and bool(getattr(row, "at_risk", False))
+
+
 def lateness_reason(row: Any, as_of: datetime, s: TargetingSettings) -> str | None:
-    """Why nothing says this parcel misses its promise (the suppression reason), or None when
+    """Why nothing says this parcel misses its promise (the suppression reason),
+    ``PROMISE_AT_RISK`` when the promise is near and nothing says when it comes, or None when
     it is told as late."""
     if carrier_says_late(row):
         return None  # the carrier itself no longer gives a day within the promise
@@ -313,8 +345,10 @@ def _window_reason(row: Any, as_of: datetime, s: TargetingSettings) -> str | Non
     if delay_on_a_full_schedule(row, s):
         return None  # running late on a schedule with no room left, whatever our window says
     latest = _day(row.eta_latest)
+    if latest is None and will_not_come(row):
+        return None  # lost, on its way back, refused: it will not come by the promise
     if latest is None and held_past_carrier_day(row, as_of, s):
-        return None  # no window of ours, held past the carrier's day with no day to spare
+        return PROMISE_AT_RISK  # no window of ours, held past the carrier's day, no day spare
     if latest is None:
         hours_left = (as_utc(row.promised_by_utc) - as_of).total_seconds() / 3600
         if hours_left > s.unknown_eta_notify_hours:
@@ -323,7 +357,7 @@ def _window_reason(row: Any, as_of: datetime, s: TargetingSettings) -> str | Non
             return "carrier_eta_meets_promise"
         if delay_with_room_on_schedule(row, as_of, s):
             return "carrier_schedule_has_room"
-        return None  # we do not know when it arrives and the promise is near: say so
+        return PROMISE_AT_RISK  # we do not know when it arrives and the promise is near
     if latest <= promise_day(row):
         return "eta_meets_promise"
     if window_holds_promise(row):
@@ -361,6 +395,15 @@ def carrier_replanned_in_time(row: Any, as_of: datetime) -> bool:
 
 DOOR_CAUSES = frozenset({"address_issue", "recipient_unavailable", "business_closed"})
 HELD_AT_THE_DOOR = frozenset({"exception", "attempt_fail"})  # scan statuses of a held parcel
+
+
+def will_not_come(row: Any) -> bool:
+    """The parcel will not come (lost, on its way back, refused): the ETA stage said so
+    (method ``not_coming``, from the rules' ``not_coming_causes``), or its cause is one of
+    the default such causes."""
+    if getattr(row, "eta_method", None) == "not_coming":
+        return True
+    return row.cause in EtaRules().not_coming_causes
 
 
 def _postal(value: Any) -> str:
@@ -406,13 +449,21 @@ def next_attempt_by_promise(row: Any, as_of: datetime) -> bool:
     the promise is missed yet. (An address problem is then told as an attention notice: the
     customer must confirm the address for that attempt to succeed. A next attempt whose day
     has passed without a scan, or that falls after the promise, is not trusted.)"""
+    next_try = _next_attempt(row)
+    if next_try is None:
+        return False
+    today = as_of.astimezone(_zone(getattr(row, "timezone", None))).date()
+    return today <= next_try <= promise_day(row)
+
+
+def _next_attempt(row: Any) -> date | None:
+    """The carrier's routine next attempt after a failure at the door for a cause of the
+    door: the next delivery day after the failed one (Monday to Friday); None otherwise."""
     held = _held_at_door_since(row) if row.cause in DOOR_CAUSES else None
     if held is None:
-        return False
-    zone = _zone(getattr(row, "timezone", None))
-    failed_on = held.astimezone(zone).date()
-    next_try = add_days(failed_on + timedelta(days=1), 0, CalendarSpec())  # rolled forward
-    return as_of.astimezone(zone).date() <= next_try <= promise_day(row)
+        return None
+    failed_on = held.astimezone(_zone(getattr(row, "timezone", None))).date()
+    return add_days(failed_on + timedelta(days=1), 0, CalendarSpec())  # rolled forward
 
 
 def out_for_delivery_by_promise(row: Any, as_of: datetime) -> bool:
@@ -554,6 +605,7 @@ def told_facts(
     problems: list[tuple[str, str, str]] | None = None,
     causes: list[tuple[str, str, str]] | None = None,
     windows: list[tuple[str, str, Any]] | None = None,
+    at_risk: list[tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
     """What the customer is told, the part of the key that makes a new version. ``problems``:
     the (order, parcel, cause) of problem parcels in a delay notice (``shape_told``), told
@@ -561,7 +613,9 @@ def told_facts(
     parcel, cause) of the late parcels when their causes differ (each order is told its own,
     ADR 0014); a new cause for any of them is news. With one cause it stays out, so the key of
     such a notice is what it always was. ``windows``: likewise the (order, parcel, window) of
-    the late parcels when their windows differ."""
+    the late parcels when their windows differ. ``at_risk``: the (order, parcel) told that
+    they could miss the promise (ADR 0016); becoming at risk, or late, is news. Each list stays
+    out when empty, so the key of a notice without one is what it always was."""
     window = eta and {"earliest": eta["earliest"], "latest": eta["latest"]}
     facts: dict[str, Any] = {
         "kind": kind,
@@ -575,6 +629,8 @@ def told_facts(
         facts["causes"] = [list(c) for c in sorted(causes)]
     if windows and len({json.dumps(w) for _o, _s, w in windows}) > 1:
         facts["windows"] = sorted([o, s, w] for o, s, w in windows)
+    if at_risk:
+        facts["at_risk"] = [list(p) for p in sorted(at_risk)]
     return facts
 
 
@@ -612,7 +668,7 @@ def next_round(previous: list[dict[str, Any]], key: NoticeKey, run_id: str, as_o
     return int(last.get("round", 0))
 
 
-TOLD_PER_PARCEL = ("cause", "eta_earliest", "eta_latest", "problem", "awaits_customer")
+TOLD_PER_PARCEL = ("cause", "eta_earliest", "eta_latest", "problem", "awaits_customer", "at_risk")
 
 
 def still_told(

@@ -13,8 +13,8 @@ in a scratch store, and :func:`score_runs` reads what was sent:
 * **Told late** (shipment rows in a sent delay notice, not as a problem parcel): wrong when
   the parcel arrived by its promised day, was already delivered, or its order was not open.
   Rows whose outcome falls after the world's end are left out.
-* **Attention** rows (a problem told as a problem): unfounded when truth's carrier event is
-  not the problem told and the parcel was on time.
+* **Attention** rows (a problem told as a problem, or as a promise at risk): unfounded when
+  the problem told did not happen (``Truth.founded``) and the parcel was on time.
 * **Relevant** rows (truth's ``customer_relevant``, order open, evidence within the replayed
   span): told before delivery, or missed. A customer with no channel (no consent, no valid
   address) cannot be told; those rows are counted apart (``unreachable``), they go to a
@@ -328,7 +328,7 @@ def _score_attention(score: LifetimeScore, truth: Truth, attention: dict[Pair, s
         if pair not in f.index or not f.loc[pair]["outcome_known"]:
             continue
         score.attention += 1
-        if truth.event(pair) != cause and not f.loc[pair]["delayed"]:
+        if not truth.founded(pair, cause) and not f.loc[pair]["delayed"]:
             score.attention_unfounded += 1
 
 

@@ -332,6 +332,7 @@ class _Problem:
     cause: str
     next_steps: tuple[str, ...]
     awaits_customer: bool = False  # held for the customer's answer, no day until then
+    at_risk: bool = False  # could miss the promised day (held, no end known; ADR 0016)
 
 
 @dataclass(frozen=True)
@@ -442,11 +443,15 @@ class _Notice:
     not_coming: bool = False  # every late parcel is lost, on its way back, refused, ...
     dates: tuple[_DateGroup, ...] = ()  # each order's own window, when they differ
     awaits_customer: bool = False  # the carrier holds every parcel for the customer's answer
+    at_risk: bool = False  # an attention notice whose parcels could miss the promised day
 
     def key(self, w: _Wording, key: str) -> str:
-        """The kind's wording key, or its ``_gone`` form for parcels that will not come."""
-        gone = f"{key}_gone"
-        return gone if self.not_coming and w.has(self.kind, gone) else key
+        """The kind's wording key, or its ``_gone`` form for parcels that will not come, or its
+        ``_at_risk`` form for parcels that could miss the promised day."""
+        for flag, form in ((self.not_coming, f"{key}_gone"), (self.at_risk, f"{key}_at_risk")):
+            if flag and w.has(self.kind, form):
+                return form
+        return key
 
     orders_url: str | None = None  # the page of all the customer's orders (the shop's)
 
@@ -482,6 +487,7 @@ def _read_problem(raw: Any, path: str) -> _Problem | None:
         cause=_str(problem, "cause", f"{path}['problem']"),
         next_steps=tuple(steps),
         awaits_customer=_flag(problem, "awaits_customer", f"{path}['problem']"),
+        at_risk=_flag(problem, "at_risk", f"{path}['problem']"),
     )
 
 
@@ -704,13 +710,13 @@ def _read_dates(raw: Any, told: Sequence[_Order], eta: _Eta | None) -> tuple[_Da
     return tuple(groups)
 
 
-def _read_awaits_customer(facts: Mapping[str, Any], kind: str) -> bool:
-    """``facts['awaits_customer']``: optional; only an attention notice can say it (a delay
-    notice already says the parcel is late)."""
-    awaits = _flag(facts, "awaits_customer", "")
-    if awaits and kind != "attention":
-        raise RenderError("facts['awaits_customer'] is true only in an attention notice")
-    return awaits
+def _read_attention_flag(facts: Mapping[str, Any], kind: str, name: str) -> bool:
+    """``facts['awaits_customer']``, ``facts['at_risk']``: optional; only an attention notice
+    can say them (a delay notice already says the parcel is late)."""
+    value = _flag(facts, name, "")
+    if value and kind != "attention":
+        raise RenderError(f"facts[{name!r}] is true only in an attention notice")
+    return value
 
 
 def _read_not_coming(raw: Any, kind: str, eta: _Eta | None) -> bool:
@@ -798,7 +804,8 @@ def _read_facts(facts: Mapping[str, Any]) -> _Notice:
         orders_url=_url(facts, "orders_url", "") if facts.get("orders_url") else None,
         escalated=_read_escalated(facts.get("escalated_orders"), told),
         not_coming=_read_not_coming(facts.get("not_coming"), kind, eta),
-        awaits_customer=_read_awaits_customer(facts, kind),
+        awaits_customer=_read_attention_flag(facts, kind, "awaits_customer"),
+        at_risk=_read_attention_flag(facts, kind, "at_risk"),
         dates=_read_dates(facts.get("dates"), told, eta),
     )
 
@@ -1272,7 +1279,7 @@ def _problem_values(notice: _Notice, w: _Wording, fmt: _Formatter) -> list[dict[
         out.append({
             "intro": w.fill(
                 "delay",
-                "also_intro_awaiting" if order.problem.awaits_customer else "also_intro",
+                _also_intro_key(order.problem),
                 n_items,
                 items=w.fill("phrases", "item_count", n_items, count=fmt.number(n_items)),
                 orders=w.fill("phrases", "order_ids_ref", 1, ids=order.order_id),
@@ -1282,6 +1289,12 @@ def _problem_values(notice: _Notice, w: _Wording, fmt: _Formatter) -> list[dict[
             "order": _order_values(order, w, fmt),
         })  # fmt: skip
     return out
+
+
+def _also_intro_key(problem: _Problem) -> str:
+    if problem.awaits_customer:
+        return "also_intro_awaiting"
+    return "also_intro_at_risk" if problem.at_risk else "also_intro"
 
 
 def _intro_key(notice: _Notice, w: _Wording, per_order: bool) -> str:

@@ -13,9 +13,11 @@ order x one parcel), the unit a notice names.
   evidence comes later (or never: a lost parcel whose scans just stop). Telling these
   customers is right (their parcel is late), so they count as correct in precision, and
   are not required for recall.
-* An attention notice (the carrier reported a problem: an address to confirm, damage, ...;
-  nothing said the promise is missed, and the notice does not say it is late) is right when
-  truth's ``carrier_event`` for that row is the problem it names: what it says happened.
+* An attention notice (the carrier reported a problem: an address to confirm, damage, a
+  hold that puts the promise at risk, ...; the notice does not say it is late) is right when
+  truth's ``carrier_event`` for that row is the problem it names: what it says happened. A
+  problem told without a cause ("the carrier has not told us the cause") is right when the
+  carrier had any event on that parcel.
 * Everything else targeted is a false positive: the parcel arrives on time, was already
   delivered, or belongs to an order that is not open.
 * Undecided: the world ends before the parcel is delivered and before its promised day is
@@ -27,7 +29,9 @@ Precision = targeted that are relevant, late-not-yet-shown or a founded attentio
 targeted; recall = relevant targeted / relevant. ``late_precision`` is the stricter share that
 is late (relevant or late-not-yet-shown): it counts every attention row of a parcel that
 arrives in time as wrong. The baseline is the "carrier delay in your area" email: every open,
-shipped, undelivered shipment row whose destination is in the incident's region.
+shipped, undelivered shipment row whose destination is in the incident's region; a row of it
+is right when late, or when the carrier had any problem with the parcel (the same yardstick
+as a problem told without a cause).
 """
 
 from __future__ import annotations
@@ -155,6 +159,17 @@ class Truth:
         """What happened to the parcel (truth's carrier_event), even when it arrived in time."""
         return str(self.frame.loc[pair]["carrier_event"]) if pair in self.frame.index else ""
 
+    def founded(self, pair: Pair, cause: str) -> bool:
+        """A problem told as ``cause`` really happened to the parcel: truth's carrier event is
+        that cause, or, for a problem told without a cause ("the carrier has not told us the
+        cause"), the carrier had any event on it."""
+        event = self.event(pair)
+        return event == cause or (cause == "unknown" and event != "")
+
+    def with_event(self) -> set[Pair]:
+        """Rows the carrier had a problem with (truth's carrier_event), late or not."""
+        return _pairs(self.frame[self.frame["carrier_event"] != ""])
+
     def why_wrong(self, pair: Pair, at: datetime) -> str:
         if pair not in self.frame.index:
             return "not in truth"
@@ -213,14 +228,13 @@ def attention_pairs(
     customer's told rows is late, else the problem parcels riding along in the delay notice)."""
     from itertools import groupby
 
-    from notify.audience import ATTENTION, decide, is_problem, shape_told
+    from notify.audience import is_problem, shape_told, tell
 
     with engine.connect() as conn:
         rows = conn.execute(query("affected"), {"run_id": run_id, "as_of": as_of}).all()
     out: dict[Pair, str] = {}
     for _customer, group in groupby(rows, key=lambda r: r.customer_id):
-        told = [(r, decide(r, as_of, settings)) for r in group]
-        flagged = [(r, why == ATTENTION) for r, why in told if why in (None, ATTENTION)]
+        flagged, _suppressed = tell(group, as_of, settings)
         if not flagged:
             continue
         shaped, attention = shape_told(flagged, as_of)
@@ -383,7 +397,7 @@ def _score(
     chosen, region = targeted - undecided, region - undecided
     right = relevant | late
     told_problem = {p for p in (attention or {}) if p in chosen}
-    founded = {p for p in told_problem if truth.event(p) == (attention or {})[p]}
+    founded = {p for p in told_problem if truth.founded(p, (attention or {})[p])}
     wrong = chosen - right - founded
     return Score(
         world=str(world),
@@ -395,7 +409,7 @@ def _score(
         true_positives=len(chosen & relevant),
         false_positives=len(wrong),
         baseline_targeted=len(region),
-        baseline_correct=len(region & right),
+        baseline_correct=len(region & (right | truth.with_event())),
         baseline_true_positives=len(region & relevant),
         undecided=len(targeted & undecided),
         attention=len(told_problem),

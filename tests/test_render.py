@@ -305,6 +305,37 @@ def attention_awaiting_customer() -> dict[str, Any]:
     return facts
 
 
+def attention_at_risk() -> dict[str, Any]:
+    """FedEx holds the parcel at a Memphis hub stopped by weather, the promise (Nov 25) is
+    near and nothing says when the hub moves again: held up, could miss the date, not late
+    (ADR 0016)."""
+    facts = _stopped_hub("weather", "Memphis, TN", "2026-11-19T05:10:00-06:00")()
+    facts.update(kind="attention", at_risk=True)
+    facts["orders"][0]["promised_by"] = "2026-11-25"
+    return _unknown_eta(facts)
+
+
+def _attention_at_risk_german_unstated() -> dict[str, Any]:
+    """An exception without a cause, the carrier's day gone by: held up, cause not given."""
+    facts = _unstated("exception", "2026-11-20T01:43:19-06:00", "Dallas, TX")()
+    facts.update(kind="attention", at_risk=True, locale="de-DE", timezone="Europe/Berlin")
+    facts["customer"]["first_name"] = "Jörg"
+    facts["orders"][0]["promised_by"] = "2026-11-24"
+    return _unknown_eta(facts, "2026-11-23T12:00:00+01:00")
+
+
+def _delay_with_problem_at_risk_spanish() -> dict[str, Any]:
+    facts = delay_with_problem()
+    facts.update(locale="es-ES", timezone="Europe/Madrid")
+    facts["customer"]["first_name"] = "Lucía"
+    facts["orders"][1]["problem"] = {
+        "cause": "weather",
+        "next_steps": ["nothing_to_do", "we_will_update"],
+        "at_risk": True,
+    }
+    return facts
+
+
 def _delay_with_problem_awaiting_spanish() -> dict[str, Any]:
     facts = delay_with_problem()
     facts.update(locale="es-ES", timezone="Europe/Madrid")
@@ -619,6 +650,9 @@ CASES: dict[str, Any] = {
     "attention_address_awaiting_customer": attention_awaiting_customer,
     "delay_with_problem_awaiting_customer_spanish": _delay_with_problem_awaiting_spanish,
     "delay_with_problem_parcel_german": _delay_with_problem_split_german,
+    "attention_weather_hold_at_risk": attention_at_risk,
+    "attention_at_risk_german_unstated_cause": _attention_at_risk_german_unstated,
+    "delay_with_problem_at_risk_spanish": _delay_with_problem_at_risk_spanish,
     "missed_pickup_not_collected_yet": _not_collected,
     "lost_will_not_arrive": lambda: _not_coming("lost"),
     "returning_to_sender_will_not_arrive_german": _returning_german,
@@ -1470,6 +1504,29 @@ def test_a_parcel_held_for_the_customers_answer_asks_for_it_and_is_not_called_la
     delay["awaits_customer"] = True
     with pytest.raises(RenderError, match="awaits_customer"):
         render(delay, "email")  # a delay notice already says the parcel is late
+
+
+def test_a_promise_at_risk_says_held_up_and_could_miss_not_late_nor_nothing_says() -> None:
+    """ADR 0016: a hold with no end known near the promise: "held up, could miss the date
+    we promised", in every part of the message and in every language."""
+    facts = attention_at_risk()
+    email, sms = render(facts, "email"), render(facts, "sms")
+    assert email.subject is not None and email.subject.startswith("Order O000123 is held up")
+    assert "Your order O000123 is held up" in email.text
+    assert "could miss the date we promised: we cannot say yet" in email.text
+    assert "Nothing says yet" not in email.text and "running late" not in email.text
+    assert "held up and could miss its date" in sms.text
+    german = render(_attention_at_risk_german_unstated(), "email").text
+    assert "wird aufgehalten" in german and "Noch spricht nichts" not in german
+    spanish = render(_delay_with_problem_at_risk_spanish(), "email").text
+    assert "está retenido y podría no llegar en la fecha prometida" in spanish
+    delay = base_facts()
+    delay["at_risk"] = True
+    with pytest.raises(RenderError, match="at_risk"):
+        render(delay, "email")  # a delay notice says the parcel is late, not at risk
+    facts["at_risk"] = "yes"
+    with pytest.raises(RenderError, match="at_risk"):
+        render(facts, "email")
 
 
 def test_each_order_reads_its_own_date_when_they_differ() -> None:

@@ -33,6 +33,10 @@ Besides what targeting planned (parcels, ETA or next update, cause), compose add
   customer's answer (an address to confirm, duties to pay, papers to send) and gives no
   delivery day until then says so, instead of "nothing says yet that it will miss the date";
   ``orders[].problem.awaits_customer`` likewise for a problem parcel (ADR 0013).
+- ``at_risk``: an attention notice with a parcel that could miss the promise (held, or no
+  window of ours, with the promise near; target's ``tell``) says so: "held up, could miss
+  the date we promised", not "nothing says yet"; ``orders[].problem.at_risk`` likewise for
+  a problem parcel (ADR 0016).
 - ``previous_notice``: the last notice we sent about any of these parcels (a second delay),
   with the day it went out and what it said.
 - ``orders[].problem``: on an entry of a delay notice's problem parcels (target's
@@ -459,24 +463,26 @@ def _dates(stored: dict[str, Any], lines: dict[str, list[Any]], zone: str | None
 
 
 def _problem(
-    cause: str, stored: dict[str, Any], zone: str | None, awaits: bool = False
+    cause: str, stored: dict[str, Any], zone: str | None, awaits: bool = False, risky: bool = False
 ) -> dict[str, Any]:
-    """An order entry of problem parcels carries their own cause and next steps, and whether
-    the carrier holds them for the customer's answer with no day until then."""
+    """An order entry of problem parcels carries their own cause and next steps, whether
+    the carrier holds them for the customer's answer with no day until then, and whether they
+    could miss the promised day (ADR 0016)."""
     if not cause:
         return {}
     steps = {"cause": cause, "as_of": stored["as_of"], "eta": None}
     problem = {"cause": cause, **_steps("delay", steps, zone)}
-    return {"problem": {**problem, "awaits_customer": True} if awaits else problem}
+    flags = {"awaits_customer": True} if awaits else {}
+    flags.update({"at_risk": True} if risky else {})
+    return {"problem": {**problem, **flags}}
 
 
-def _awaiting(stored: dict[str, Any]) -> set[tuple[str, str]]:
-    """(order, parcel) pairs whose carrier holds them for the customer's answer and gives no
-    day until then (target's ``carrier_awaits_customer``)."""
+def _flagged(stored: dict[str, Any], flag: str) -> set[tuple[str, str]]:
+    """(order, parcel) pairs whose parcel facts carry ``flag``: ``awaits_customer`` (the
+    carrier holds them for the customer's answer and gives no day until then, target's
+    ``carrier_awaits_customer``) or ``at_risk`` (they could miss the promise, ``tell``)."""
     return {
-        (f["order_id"], f["shipment_id"])
-        for f in stored.get("parcel_facts", [])
-        if f.get("awaits_customer")
+        (f["order_id"], f["shipment_id"]) for f in stored.get("parcel_facts", []) if f.get(flag)
     }
 
 
@@ -509,9 +515,10 @@ def build_facts(
     causes = {f["cause"] for f in stored.get("parcel_facts", []) if not f.get("problem")}
     not_coming = kind == "delay" and stored["eta"] is None
     not_coming = not_coming and (causes or {stored["cause"]}) <= not_coming_causes
-    awaiting = _awaiting(stored)
+    awaiting, risky = _flagged(stored, "awaits_customer"), _flagged(stored, "at_risk")
     told_pairs = {(o, sid) for (o, problem), ids in by_order.items() if not problem for sid in ids}
     awaits_customer = kind == "attention" and bool(told_pairs) and told_pairs <= awaiting
+    promise_at_risk = kind == "attention" and bool(told_pairs & risky)
     return {
         "notice_id": notice_id,
         "customer_id": customer.customer_id,
@@ -529,7 +536,11 @@ def build_facts(
         "orders": [
             {
                 **_problem(
-                    problem, stored, zone, all((order_id, sid) in awaiting for sid in shipment_ids)
+                    problem,
+                    stored,
+                    zone,
+                    all((order_id, sid) in awaiting for sid in shipment_ids),
+                    any((order_id, sid) in risky for sid in shipment_ids),
                 ),
                 "order_id": order_id,
                 "tracking_url": settings.tracking_url_template.format(order_id=order_id),
@@ -561,6 +572,7 @@ def build_facts(
         "escalated_orders": escalated,
         "not_coming": not_coming,
         "awaits_customer": awaits_customer,
+        "at_risk": promise_at_risk,
         **_steps(kind, stored, zone, groups, (escalated, set(escalated) == late)),
         "contact": contact if contact is not None else contact_facts(settings),
         "previous_notice": _previous_facts(previous, zone),

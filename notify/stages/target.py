@@ -34,11 +34,10 @@ from sqlalchemy.engine import Connection, Engine
 
 from notify import decisions
 from notify.audience import (
-    ATTENTION,
     NoticeKey,
     OrderHistory,
+    at_risk,
     carrier_awaits_customer,
-    decide,
     digest,
     is_problem,
     next_round,
@@ -48,6 +47,7 @@ from notify.audience import (
     spell_for,
     still_told,
     sync_labels,
+    tell,
     told_facts,
     window_of,
 )
@@ -284,7 +284,8 @@ def _key_for(customer_id: str, rows: list[Any], ctx: _Context) -> tuple[NoticeKe
     late = [r for r in rows if not is_problem(r)]
     causes = [(r.order_id, r.shipment_id, r.cause) for r in late]
     windows = [(r.order_id, r.shipment_id, window_of(r.eta_earliest, r.eta_latest)) for r in late]
-    facts = told_facts(kind, eta["eta"], eta["cause"], problems, causes, windows)
+    risky = [(r.order_id, r.shipment_id) for r in rows if at_risk(r)]
+    facts = told_facts(kind, eta["eta"], eta["cause"], problems, causes, windows, risky)
     key = NoticeKey(customer_id, spells, facts)
     round_ = next_round(ctx.previous.get(customer_id, []), key, ctx.run_id, ctx.as_of)
     return key, round_, key.notice_id(round_)
@@ -367,6 +368,7 @@ def _plan(
                 "eta_latest": r.eta_latest,
                 "problem": is_problem(r),
                 "awaits_customer": carrier_awaits_customer(r),
+                "at_risk": at_risk(r),
             }
             for r in rows
         ],
@@ -383,16 +385,12 @@ def _plan(
 
 
 def _told_rows(rows: list[Any], ctx: _Context) -> list[tuple[Any, bool]]:
-    """The rows to tell, each with whether it is told only because its cause always matters;
-    the others are recorded as suppressed with their reason."""
-    told: list[tuple[Any, bool]] = []
-    for row in rows:
-        reason = decide(row, ctx.as_of, ctx.settings)
-        if reason in (None, ATTENTION):
-            told.append((row, reason == ATTENTION))
-        else:
-            ctx.out.count(ctx.out.suppressed, reason)
-            ctx.decided.append(_parcel_decision(ctx.run_id, row, "suppressed", reason))
+    """The rows to tell, each with whether it is told as a problem rather than as late
+    (``audience.tell``); the others are recorded as suppressed with their reason."""
+    told, suppressed = tell(rows, ctx.as_of, ctx.settings)
+    for row, reason in suppressed:
+        ctx.out.count(ctx.out.suppressed, reason)
+        ctx.decided.append(_parcel_decision(ctx.run_id, row, "suppressed", reason))
     return told
 
 

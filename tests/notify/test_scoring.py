@@ -73,3 +73,21 @@ def test_a_row_whose_outcome_falls_after_the_worlds_end_is_neither_right_nor_wro
     score = scoring._score(None, truth, world, 5, "r", at, result, 0.0)  # type: ignore[arg-type]
     assert score.undecided == 3
     assert score.targeted == 1 and score.false_positives == 1  # the on-time parcel only
+
+
+def test_a_problem_told_is_founded_when_it_happened_and_a_causeless_one_when_anything_did(
+    world,
+):
+    """An attention row (a problem, or a promise at risk) is right when what it names
+    happened to the parcel: the carrier event itself, or, told without a cause ("the carrier
+    has not told us the cause"), any carrier event. Nothing happened: wrong either way."""
+    from notify import scoring
+
+    truth = scoring.Truth.load(world)
+    f = truth.frame
+    weather = next(iter(scoring._pairs(f[f["carrier_event"] == "weather"])))
+    quiet = next(iter(scoring._pairs(f[f["carrier_event"] == ""])))
+    assert truth.founded(weather, "weather") and truth.founded(weather, "unknown")
+    assert not truth.founded(weather, "address_issue")
+    assert not truth.founded(quiet, "unknown") and not truth.founded(quiet, "weather")
+    assert weather in truth.with_event() and quiet not in truth.with_event()
