@@ -345,24 +345,42 @@ def _window_reason(row: Any, as_of: datetime, s: TargetingSettings) -> str | Non
     if delay_on_a_full_schedule(row, s):
         return None  # running late on a schedule with no room left, whatever our window says
     latest = _day(row.eta_latest)
-    if latest is None and will_not_come(row):
-        return None  # lost, on its way back, refused: it will not come by the promise
-    if latest is None and held_past_carrier_day(row, as_of, s):
-        return PROMISE_AT_RISK  # no window of ours, held past the carrier's day, no day spare
     if latest is None:
-        hours_left = (as_utc(row.promised_by_utc) - as_of).total_seconds() / 3600
-        if hours_left > s.unknown_eta_notify_hours:
-            return "eta_unknown_promise_not_at_risk_yet"
-        if carrier_replanned_in_time(row, as_of):
-            return "carrier_eta_meets_promise"
-        if delay_with_room_on_schedule(row, as_of, s):
-            return "carrier_schedule_has_room"
-        return PROMISE_AT_RISK  # we do not know when it arrives and the promise is near
+        return _no_window_reason(row, as_of, s)
     if latest <= promise_day(row):
         return "eta_meets_promise"
-    if window_holds_promise(row):
-        return "eta_may_meet_promise"  # it may well still arrive on the promised day
+    if window_holds_promise(row):  # it may still arrive on the promised day, or after it
+        if _hours_left(row, as_of) > s.unknown_eta_notify_hours:
+            return "eta_may_meet_promise"
+        if carrier_replanned_in_time(row, as_of):
+            return "carrier_eta_meets_promise"
+        return PROMISE_AT_RISK  # and the promise is near: it could miss it
+    p_late = getattr(row, "eta_p_late", None)
+    if p_late is not None and p_late < s.notify_min_p_late:
+        return PROMISE_AT_RISK  # a window after the promise, but not sure enough to say late
     return None  # (a window told: one that starts by the promise goes without it)
+
+
+def _no_window_reason(row: Any, as_of: datetime, s: TargetingSettings) -> str | None:
+    """Our model gives no window: late when the parcel will not come, else at risk once the
+    promise is near (or held past the carrier's day with no day to spare), unless the
+    carrier's re-plan or its schedule's spare day still meets the promise."""
+    if will_not_come(row):
+        return None  # lost, on its way back, refused: it will not come by the promise
+    if held_past_carrier_day(row, as_of, s):
+        return PROMISE_AT_RISK  # held past the carrier's day, no day to spare
+    if _hours_left(row, as_of) > s.unknown_eta_notify_hours:
+        return "eta_unknown_promise_not_at_risk_yet"
+    if carrier_replanned_in_time(row, as_of):
+        return "carrier_eta_meets_promise"
+    if delay_with_room_on_schedule(row, as_of, s):
+        return "carrier_schedule_has_room"
+    return PROMISE_AT_RISK  # we do not know when it arrives and the promise is near
+
+
+def _hours_left(row: Any, as_of: datetime) -> float:
+    """Hours until the promised day ends (customer's zone)."""
+    return (as_utc(row.promised_by_utc) - as_of).total_seconds() / 3600
 
 
 def _replanned_within_promise(row: Any, as_of: datetime) -> bool:

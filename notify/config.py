@@ -248,6 +248,9 @@ class TargetingSettings:
     always_notify_causes: frozenset[str] = frozenset(f"{SERIOUS_CAUSES},{ACTION_CAUSES}".split(","))
     critical_causes: frozenset[str] = frozenset(f"{SERIOUS_CAUSES},{ACTION_CAUSES}".split(","))
     unknown_eta_notify_hours: float = 36.0  # ETA unknown: tell once the promise is this close
+    # our window after the promise tells "late" at this delay probability or more (the rules
+    # file's eta.notify_min_p_late); below it the promise is at risk (ADR 0016)
+    notify_min_p_late: float = 0.995
     # the carrier says "running late" (or a delay without a cause, e.g. USPS 71 "rescheduled to
     # next delivery day", FedEx DY) but keeps its first day, which is the promised day: late
     schedule_delay_causes: frozenset[str] = frozenset({"transport_delay", "unknown"})
@@ -268,6 +271,13 @@ class TargetingSettings:
     follow_up_hours: float = 72.0  # how long after the episode closed a follow-up may go
 
 
+def _rules_notify_min_p_late() -> float:
+    """``eta.notify_min_p_late`` of the deployment's rules file (``OASIS_RULES_FILE``)."""
+    from notify.rules import load_rules  # the rules module reads this one's settings
+
+    return load_rules(_env("OASIS_RULES_FILE", "") or None).eta.notify_min_p_late
+
+
 def load_targeting_settings() -> TargetingSettings:
     value = _env("OASIS_ESCALATE_ORDER_VALUE", "500").strip()
     mode = _env("OASIS_ESCALATION_MODE", "alongside").strip().lower()
@@ -280,6 +290,7 @@ def load_targeting_settings() -> TargetingSettings:
         always_notify_causes=_env_set("OASIS_ALWAYS_NOTIFY_CAUSES", causes),
         critical_causes=_env_set("OASIS_CRITICAL_CAUSES", causes),
         unknown_eta_notify_hours=float(_env("OASIS_UNKNOWN_ETA_NOTIFY_HOURS", "36")),
+        notify_min_p_late=_rules_notify_min_p_late(),
         schedule_delay_causes=_env_set("OASIS_SCHEDULE_DELAY_CAUSES", "transport_delay,unknown"),
         held_spare_days=int(_env("OASIS_HELD_SPARE_DAYS", "1")),
         next_update_hours=float(_env("OASIS_NEXT_UPDATE_HOURS", "24")),

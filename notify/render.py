@@ -1475,15 +1475,17 @@ SMS_TITLE_SIZES = (("full", None), ("short", SMS_TITLE_LIMIT), ("tiny", SMS_TINY
 
 
 def _sms_also_parts(notice: _Notice, w: _Wording, fmt: _Formatter) -> dict[str, str]:
-    """The problem parcels told apart, each at three lengths: what happened, its items (in
-    each title size) and what to do (``also_full`` / ``_short`` / ``_tiny``), without the
-    items (``also_brief``), and only what to do, else what happened (``also_least``)."""
+    """The problem parcels told apart, each at three lengths: at risk or not, what happened,
+    its items (in each title size) and what to do (``also_full`` / ``_short`` / ``_tiny``),
+    without the items (``also_brief``), and only what to do, else that it is at risk, else
+    what happened (``also_least``)."""
     parts: dict[str, list[str]] = defaultdict(list)
     for order in notice.problems:
         assert order.problem is not None
         cause = w.keyed("causes", order.problem.cause, "short")
         action = next((k for k in order.problem.next_steps if k not in PASSIVE_STEPS), None)
         act = w.keyed("next_steps", action, "short") if action else ""
+        risk = w.fill("delay", "sms_also_at_risk") if order.problem.at_risk else ""
 
         def said(*texts: str, order_id: str = order.order_id) -> str:
             text = " ".join(t for t in texts if t)
@@ -1492,10 +1494,10 @@ def _sms_also_parts(notice: _Notice, w: _Wording, fmt: _Formatter) -> dict[str, 
         for size, limit in SMS_TITLE_SIZES:
             items = _sms_items((order,), w, fmt, limit)
             parts[f"also_{size}"].append(
-                said(cause, w.fill("delay", "sms_also_items", items=items), act)
+                said(risk, cause, w.fill("delay", "sms_also_items", items=items), act)
             )
-        parts["also_brief"].append(said(cause, act))
-        parts["also_least"].append(said(act or cause))
+        parts["also_brief"].append(said(risk, cause, act))
+        parts["also_least"].append(said(act or risk or cause))
     keys = [f"also_{size}" for size, _ in SMS_TITLE_SIZES] + ["also_brief", "also_least"]
     return {key: " ".join(parts[key]) for key in keys}
 

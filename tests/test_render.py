@@ -1520,6 +1520,11 @@ def test_a_promise_at_risk_says_held_up_and_could_miss_not_late_nor_nothing_says
     assert "wird aufgehalten" in german and "Noch spricht nichts" not in german
     spanish = render(_delay_with_problem_at_risk_spanish(), "email").text
     assert "está retenido y podría no llegar en la fecha prometida" in spanish
+    mixed = delay_with_problem()
+    mixed["orders"][1]["problem"] = {"cause": "weather", "next_steps": ["nothing_to_do"]}
+    assert "could miss" not in render(mixed, "sms").text
+    mixed["orders"][1]["problem"]["at_risk"] = True
+    assert "Also order O000456: held up, could miss its date." in render(mixed, "sms").text
     delay = base_facts()
     delay["at_risk"] = True
     with pytest.raises(RenderError, match="at_risk"):

@@ -544,18 +544,26 @@ def test_running_late_on_a_full_schedule_is_news_even_when_our_window_meets_the_
     assert notices(engine, "r2")["C1"]["eta"] is None
 
 
-@pytest.mark.parametrize(("promised", "told"), [("2026-11-18", True), ("2026-11-19", False)])
+@pytest.mark.parametrize(
+    ("promised", "told"),
+    [("2026-11-18", "delay"), ("2026-11-19", "attention"), ("2026-11-21", None)],
+)
 def test_a_window_that_holds_a_promise_already_over_is_late(engine, tmp_path, promised, told):
     """A window from Wednesday to Friday no longer "may meet" a promise whose day (Wednesday)
     is over: the parcel is late, told without a date (the window starts by the promise). On
-    the promised day itself (Thursday) it still may."""
+    the promised day itself (Thursday) it still may, or may not: a promise at risk (ADR
+    0016). With the promise more than 36 h away (Saturday) nothing is told yet."""
     w = World().customer("C1").order("O1", "C1", promised=promised)
     w.parcel("S1", "O1", "111", "Socks").load(engine, tmp_path / "o")
     eid = episode(engine, "111", "customs")
     eta(engine, "r1", eid, "2026-11-20", earliest="2026-11-18", p_late=1.0)
+    if promised == "2026-11-21":
+        eta(engine, "r1", eid, "2026-11-22", earliest="2026-11-18", p_late=0.5)
     result = run(engine, "r1")
     if told:
-        assert result.notices == 1 and notices(engine, "r1")["C1"]["eta"] is None
+        plan = notices(engine, "r1")["C1"]
+        assert result.notices == 1 and plan["kind"] == told and plan["eta"] is None
+        assert plan["parcel_facts"][0]["at_risk"] is (told == "attention")
     else:
         assert result.notices == 0 and result.suppressed == {"eta_may_meet_promise": 1}
 
@@ -947,3 +955,24 @@ def test_a_problem_parcel_at_risk_says_so_in_the_delay_notice(engine, tmp_path):
     problem = next(o["problem"] for o in facts["orders"] if o.get("problem"))
     assert problem["at_risk"] is True and facts["at_risk"] is False
     assert "is held up too and could miss the date we promised" in render(facts, "email").text
+
+
+@pytest.mark.parametrize(
+    ("p_late", "kind"), [(0.999, "delay"), (None, "delay"), (0.96, "attention")]
+)
+def test_a_window_after_the_promise_is_late_only_when_the_delay_is_near_certain(
+    engine, tmp_path, p_late, kind
+):
+    """Our window (Saturday-Monday) starts after the promised Friday: late, with that window,
+    when the model's delay probability reaches the rules' ``notify_min_p_late`` (0.995) or
+    it has none (the carrier's own day, no history); below it the promise is at risk (a
+    USPS parcel told Nov 24-25 at 0.957 came on its promised Nov 22, ADR 0016)."""
+    w = World().customer("C1").order("O1", "C1", promised="2026-11-20")
+    w.parcel("S1", "O1", "111", "Socks").load(engine, tmp_path / "o")
+    eid = episode(engine, "111", "weather")
+    eta(engine, "r1", eid, "2026-11-23", earliest="2026-11-21", p_late=p_late)
+    assert run(engine, "r1").notices == 1
+    plan = notices(engine, "r1")["C1"]
+    assert plan["kind"] == kind
+    assert (plan["eta"] is not None) is (kind == "delay")
+    assert plan["parcel_facts"][0]["at_risk"] is (kind == "attention")
