@@ -276,6 +276,8 @@ def lateness_reason(row: Any, as_of: datetime, s: TargetingSettings) -> str | No
     ``PROMISE_AT_RISK`` when the promise is near and nothing says when it comes, or None when
     it is told as late."""
     if carrier_says_late(row):
+        if withdrawn_at_the_door(row) and not promise_over(row, as_of):
+            return PROMISE_AT_RISK  # no day since a problem at the door it gives no cause for
         return None  # the carrier itself no longer gives a day within the promise
     if promise_over(row, as_of):
         return None  # the promised day is over and the parcel is not delivered
@@ -422,6 +424,18 @@ def will_not_come(row: Any) -> bool:
     if getattr(row, "eta_method", None) == "not_coming":
         return True
     return row.cause in EtaRules().not_coming_causes
+
+
+def withdrawn_at_the_door(row: Any) -> bool:
+    """The carrier withdrew its day after an exception it gives no cause for, on the last
+    mile (``at_the_door``). FedEx has no code for an address problem (ADR 0013): its plain
+    delay scan at the door with the day withdrawn is often one, which the customer's answer
+    or the next attempt clears in time. The promise is at risk, not known to be lost."""
+    if row.cause != "unknown" or not at_the_door(row):
+        return False
+    if getattr(row, "carrier_eta_stated_at", None) is None:
+        return False
+    return _day(getattr(row, "carrier_eta_latest", None)) is None
 
 
 def _postal(value: Any) -> str:

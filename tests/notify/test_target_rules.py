@@ -976,3 +976,30 @@ def test_a_window_after_the_promise_is_late_only_when_the_delay_is_near_certain(
     assert plan["kind"] == kind
     assert (plan["eta"] is not None) is (kind == "delay")
     assert plan["parcel_facts"][0]["at_risk"] is (kind == "attention")
+
+
+@pytest.mark.parametrize(
+    ("postal", "promised", "kind"),
+    [
+        ("60601", "2026-11-20", "attention"),  # at the door, the promise tomorrow: at risk
+        ("60601", "2026-11-18", "delay"),  # the promised day is over: late
+        ("30354", "2026-11-20", "delay"),  # at a hub: the carrier's silence says late
+    ],
+)
+def test_a_day_withdrawn_after_an_unexplained_problem_at_the_door_is_a_promise_at_risk(
+    engine, tmp_path, postal, promised, kind
+):
+    """FedEx has no code for an address problem: its plain delay scan at the customer's own
+    postal code, with the day withdrawn since, is often one, which the next attempt or the
+    customer's answer clears in time (ADR 0016). At a hub, a withdrawn day stays "late"."""
+    w = World().customer("C1").order("O1", "C1", promised=promised)
+    w.parcel("S1", "O1", "111", "Socks").load(engine, tmp_path / "o")  # to 60601
+    opened = AS_OF - timedelta(hours=8)
+    eta(engine, "r1", episode(engine, "111", "unknown", opened=opened), None)
+    scan(engine, "111", "exception", at=opened, postal=postal)
+    statement(engine, "111", "2026-11-19", stated_at=AS_OF - timedelta(days=2))
+    statement(engine, "111", None, stated_at=AS_OF - timedelta(hours=6))
+    assert run(engine, "r1").notices == 1
+    plan = notices(engine, "r1")["C1"]
+    assert plan["kind"] == kind
+    assert plan["parcel_facts"][0]["at_risk"] is (kind == "attention")
