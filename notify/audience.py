@@ -417,13 +417,16 @@ DOOR_CAUSES = frozenset({"address_issue", "recipient_unavailable", "business_clo
 HELD_AT_THE_DOOR = frozenset({"exception", "attempt_fail"})  # scan statuses of a held parcel
 
 
+NOT_COMING_CAUSES = EtaRules().not_coming_causes  # the packaged rules' default
+
+
 def will_not_come(row: Any) -> bool:
     """The parcel will not come (lost, on its way back, refused): the ETA stage said so
     (method ``not_coming``, from the rules' ``not_coming_causes``), or its cause is one of
     the default such causes."""
     if getattr(row, "eta_method", None) == "not_coming":
         return True
-    return row.cause in EtaRules().not_coming_causes
+    return row.cause in NOT_COMING_CAUSES
 
 
 def withdrawn_at_the_door(row: Any) -> bool:
