@@ -7,8 +7,10 @@ from types import SimpleNamespace
 from typing import Any
 
 from notify.audience import (
+    PROMISE_AT_RISK,
     NoticeKey,
     delay_on_a_full_schedule,
+    lateness_reason,
     still_told,
     told_facts,
     window_holds_promise,
@@ -131,3 +133,28 @@ def test_a_notice_that_only_lost_parcels_since_the_last_one_sent_is_no_news():
     assert still_told([due], _told_plan(None, {"S2": None}), sent, ["email"], now) is None
     assert still_told([last], last, sent, ["email"], now) is None  # the same set: not a subset
     assert still_told([last], shrunk, {}, ["email"], now) is None  # never sent
+
+
+def test_running_late_on_a_full_schedule_is_late_only_when_our_model_is_sure():
+    """ADR 0016: the carrier's word that a parcel runs late on its first day, the promised
+    day, is a promise at risk unless our model is sure (``notify_min_p_late``); with no
+    ``p_late`` only a window of ours that starts after the promise says late."""
+    s = TargetingSettings()
+    as_of = datetime(2026, 11, 21, 12, tzinfo=UTC)
+    row = {"carrier_eta_first": "2026-11-24", "carrier_eta_latest": "2026-11-24",
+           "episode_opened_at": OPENED, "last_scan_status": "in_transit", "last_scan_at": MOVED,
+           "carrier_eta_stated_at": None, "status_before_delay": "in_transit",
+           "promised_by_utc": datetime(2026, 11, 25, 4, 59, 59, tzinfo=UTC),
+           "timezone": "America/New_York", "last_scan_postal_code": "07094",
+           "destination_postal_code": "10001"}  # fmt: skip
+    for p_late, window, told in [
+        (0.999, (None, None), None),
+        (0.4, (None, None), PROMISE_AT_RISK),
+        (None, (None, None), PROMISE_AT_RISK),
+        (None, ("2026-11-22", "2026-11-23"), PROMISE_AT_RISK),  # our window meets it
+        (None, ("2026-11-25", "2026-11-26"), None),  # our window starts after it
+        (0.9, ("2026-11-25", "2026-11-26"), PROMISE_AT_RISK),
+    ]:
+        earliest, latest = window
+        r = _row(**row, eta_p_late=p_late, eta_earliest=earliest, eta_latest=latest)
+        assert lateness_reason(r, as_of, s) == told, (p_late, window)

@@ -527,21 +527,28 @@ def test_a_delivery_that_failed_at_the_door_without_a_cause_is_news(
         assert result.suppressed == {"eta_unknown_promise_not_at_risk_yet": 1}
 
 
+@pytest.mark.parametrize(
+    ("p_late", "kind"), [(0.999, "delay"), (0.4, "attention"), (None, "attention")]
+)
 def test_running_late_on_a_full_schedule_is_news_even_when_our_window_meets_the_promise(
-    engine, tmp_path
+    engine, tmp_path, p_late, kind
 ):
-    # The carrier still shows Friday, the promised day, and reports the parcel running late;
-    # our window (Tue-Thu) ends before the carrier's own day: told, with no date of ours.
+    """The carrier still shows Friday, the promised day, and reports the parcel running late;
+    our window (Tue-Thu) ends before the carrier's own day: told, with no date of ours. It is
+    told "late" only when our model is sure the promise is missed (``notify_min_p_late``);
+    otherwise, or when it gives no chance, the promise is at risk (ADR 0016)."""
     w = World().customer("C1").order("O1", "C1", promised="2026-11-27")
     w.parcel("S1", "O1", "111", "Socks").load(engine, tmp_path / "o")
     eid = episode(engine, "111", "transport_delay")
     statement(engine, "111", "2026-11-27", stated_at=AS_OF - timedelta(days=2))
-    eta(engine, "r1", eid, "2026-11-26", earliest="2026-11-24")
+    eta(engine, "r1", eid, "2026-11-26", earliest="2026-11-24", p_late=p_late)
     assert run(engine, "r1").suppressed == {"eta_meets_promise": 1}  # held, not moving yet
     scan(engine, "111")  # moving on after the delay scan
-    eta(engine, "r2", eid, "2026-11-26", earliest="2026-11-24")
+    eta(engine, "r2", eid, "2026-11-26", earliest="2026-11-24", p_late=p_late)
     assert run(engine, "r2").notices == 1
-    assert notices(engine, "r2")["C1"]["eta"] is None
+    plan = notices(engine, "r2")["C1"]
+    assert plan["kind"] == kind and plan["eta"] is None
+    assert plan["parcel_facts"][0]["at_risk"] is (kind == "attention")
 
 
 @pytest.mark.parametrize(
