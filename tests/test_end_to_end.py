@@ -96,3 +96,22 @@ def test_second_run_sends_nothing_and_says_why(demo):
                   if r["decision"] == "sent"]  # fmt: skip
     already = [r for r in rows if r["reason"].startswith("ledger: already sent")]
     assert len(already) == len(first_sent)
+
+
+def test_explain_answers_for_every_order_of_the_world(demo):
+    """The support agent's view (``oasis explain``) tells a story for any order: its items,
+    and for every order notified, the message text it was sent."""
+    from notify.explain import explain
+    from notify.store import open_store, schema
+
+    engine = open_store(demo["settings"].database_url)
+    with engine.connect() as conn:
+        orders = [r.order_id for r in conn.execute(select(schema.orders.c.order_id))]
+    sent = [r for r in _decisions(demo["settings"], demo["first"][0]) if r["decision"] == "sent"]
+    notified = {o for r in sent for o in r["order_ids"]}
+    assert len(orders) == 400 and notified
+    for order_id in orders:
+        story = explain(engine, order_id)
+        assert story.startswith(f"Order {order_id}") and "Items:" in story, story[:200]
+        told = "Messages sent:\n  none" not in story
+        assert "Messages sent:" in story and told is (order_id in notified), story
