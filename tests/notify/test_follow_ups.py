@@ -377,7 +377,8 @@ def test_follow_ups_go_out_through_the_gate_with_the_delivery_day(
     attention = [r for r, f in kinds if f["kind"] == "attention"]
     assert {r.state for r in attention} <= {"published"}  # an attention notice passes too
     delivered = [(r, f) for r, f in follow if f["kind"] == "delivered"]
-    assert len(delivered) >= 5, f"{len(follow)} follow-ups in {len(rows)} rows"
+    # (4 in this world: a parcel told only "held up, could miss the date" gets none, ADR 0016)
+    assert len(delivered) >= 4, f"{len(follow)} follow-ups in {len(rows)} rows"
     assert {r.state for r, _ in follow} == {"published"}  # passed the gate and release
     assert {(r.notice_id, r.channel) for r, _ in follow} <= sent
     assert {r.customer_id for r, _ in follow} <= told_first
