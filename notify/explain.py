@@ -16,24 +16,14 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
 from notify.cases import messages_sent, order_decisions, parcel_story
-from notify.policy import Recipient, choose_channels, recipient_zones
+from notify.policy import choose_channels, recipient_of, recipient_zones
 from notify.store import schema
 
 
 def _customer_lines(customer: Any, shipment: Any) -> list[str]:
     if customer is None:
         return ["Customer: not in the store"]
-    recipient = Recipient(
-        customer_id=customer.customer_id,
-        email=customer.email,
-        phone=customer.phone,
-        locale=customer.locale,
-        timezone=customer.timezone,
-        email_opt_in=bool(customer.email_opt_in),
-        sms_opt_in=bool(customer.sms_opt_in),
-        destination_postal_code=shipment.destination_postal_code if shipment else None,
-        destination_country=shipment.destination_country if shipment else None,
-    )
+    recipient = recipient_of(customer, shipment)
     choice = choose_channels(recipient)
     zones, source = recipient_zones(recipient)
     where = ", ".join(zones) if zones else "unknown"

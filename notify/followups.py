@@ -35,10 +35,10 @@ from sqlalchemy.engine import Engine
 
 from notify import decisions
 from notify.audience import NoticeKey
-from notify.policy import choose_channels, recipient_zones
+from notify.policy import choose_channels, recipient_of, recipient_zones
 from notify.sql import query
 from notify.stages.compose import customer_zone
-from notify.stages.target import _emit, _plan, _recipient
+from notify.stages.target import _emit, _plan
 from notify.store import schema
 from notify.store.types import as_utc
 
@@ -223,7 +223,7 @@ def _by_follow_up(
 def _follow_up(customer_id: str, kind: str, parcels: list[SimpleNamespace], ctx: Any) -> None:
     spells = tuple(sorted((p.order_id, p.shipment_id, p.episode_id) for p in parcels))
     key = NoticeKey(customer_id, spells, dict(FOLLOW_UP))
-    recipient = _recipient(parcels[0])
+    recipient = recipient_of(parcels[0], parcels[0])
     choice = choose_channels(recipient, ctx.channels_enabled)
     zones, source = recipient_zones(recipient)
     if not choice.channels:

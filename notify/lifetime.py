@@ -218,6 +218,28 @@ def _rows_of(engine: Engine, decision: str) -> set[Pair]:
     return out
 
 
+def _unreachable(engine: Engine) -> set[Pair]:
+    """(order, parcel) rows of customers no channel reaches (no consent, or no valid address
+    or mobile number for it; ``policy.choose_channels``), whatever decision a run recorded:
+    an order a person already has (a case open, automated notices paused) is recorded as
+    deferred, not as ``no_channel``, and its customer is no more reachable for that."""
+    from notify.policy import choose_channels, recipient_of
+
+    c, o, s = schema.customers, schema.orders, schema.shipments
+    query = select(
+        c.c.customer_id, c.c.email, c.c.phone, c.c.locale, c.c.timezone, c.c.email_opt_in,
+        c.c.sms_opt_in, s.c.destination_postal_code, s.c.destination_country, o.c.order_id,
+        s.c.shipment_id,
+    ).select_from(c.join(o, o.c.customer_id == c.c.customer_id).join(
+        s, s.c.order_id == o.c.order_id))  # fmt: skip
+    with engine.connect() as conn:
+        return {
+            (r.order_id, r.shipment_id)
+            for r in conn.execute(query)
+            if not choose_channels(recipient_of(r, r)).channels
+        }
+
+
 def _outbox_and_runs(engine: Engine, score: LifetimeScore) -> None:
     o, r = schema.outbox, schema.runs
     with engine.connect() as conn:
@@ -270,7 +292,8 @@ def score_runs(engine: Engine, world: Path, every_hours: float) -> LifetimeScore
     score.follow_ups_repeated = sum(1 for v in follow_ups.values() if v > 1)
     _score_late(score, f, late)
     _score_attention(score, truth, attention)
-    _score_relevant(score, f, first_told, _rows_of(engine, "no_channel"), times)
+    unreachable = _rows_of(engine, "no_channel") | _unreachable(engine)
+    _score_relevant(score, f, first_told, unreachable, times)
     return score
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -41,6 +42,23 @@ class Recipient:
     sms_opt_in: bool
     destination_postal_code: str | None = None
     destination_country: str | None = None
+
+
+def recipient_of(customer: Any, shipment: Any = None) -> Recipient:
+    """A customers row as a ``Recipient``, with the parcel's destination from ``shipment``
+    (any row with ``destination_postal_code`` and ``destination_country``; an affected row
+    carries both, so it may be passed as each)."""
+    return Recipient(
+        customer_id=customer.customer_id,
+        email=customer.email,
+        phone=customer.phone,
+        locale=customer.locale,
+        timezone=customer.timezone,
+        email_opt_in=bool(customer.email_opt_in),
+        sms_opt_in=bool(customer.sms_opt_in),
+        destination_postal_code=getattr(shipment, "destination_postal_code", None),
+        destination_country=getattr(shipment, "destination_country", None),
+    )
 
 
 @dataclass(frozen=True)

@@ -56,10 +56,10 @@ from notify.config import TargetingSettings, load_targeting_settings
 from notify.escalation import OrderFacts, ParcelDelay, Trigger, triggers
 from notify.policy import (
     ChannelChoice,
-    Recipient,
     choose_channels,
     describe_window,
     over_cap,
+    recipient_of,
     recipient_zones,
     sms_opens_at,
 )
@@ -154,20 +154,6 @@ def _notice_decision(
         reason=reason,
         eta=eta["eta"] or {},
         cause=eta["cause"],
-    )
-
-
-def _recipient(row: Any) -> Recipient:
-    return Recipient(
-        customer_id=row.customer_id,
-        email=row.email,
-        phone=row.phone,
-        locale=row.locale,
-        timezone=row.timezone,
-        email_opt_in=bool(row.email_opt_in),
-        sms_opt_in=bool(row.sms_opt_in),
-        destination_postal_code=row.destination_postal_code,
-        destination_country=row.destination_country,
     )
 
 
@@ -407,7 +393,7 @@ def _customer(customer_id: str, rows: list[Any], ctx: _Context) -> None:
         ctx.attention.update((r.order_id, r.shipment_id) for r in worthy)
     out.affected_customers += 1
     out.affected_parcels += len(worthy)
-    recipient = _recipient(worthy[0])
+    recipient = recipient_of(worthy[0], worthy[0])
     choice = choose_channels(recipient, ctx.channels_enabled)
     zones, zone_source = recipient_zones(recipient)
     esc = _escalate_orders(worthy, ctx, choice, _today(zones, ctx.as_of))

@@ -72,3 +72,20 @@ def test_the_command_prints_the_table_and_writes_json(small_world, tmp_path, cap
     assert "What customers were told" in printed and "seed 11" in printed
     (score,) = json.loads(out.read_text())
     assert score["runs"] == 2 and score["seed"] == 11 and "precision" in score
+
+
+def test_a_customer_no_channel_reaches_is_unreachable_whatever_was_recorded(engine, tmp_path):
+    """Recall counts customers we can reach. One with no consented, valid channel is not,
+    also when a run recorded their order as paused (a person has its case), not as
+    ``no_channel``."""
+    from notify.lifetime import _unreachable
+
+    from .targetworld import World
+
+    w = World().customer("C1").customer("C2", email_opt_in="false", sms_opt_in="false")
+    w.customer("C3", email="not-an-address", phone="+13125550101", sms_opt_in="false")
+    w.customer("C4", email_opt_in="false", sms_opt_in="true")  # a valid mobile number
+    for n in range(1, 5):
+        w.order(f"O{n}", f"C{n}").parcel(f"S{n}", f"O{n}", f"11{n}", "Socks")
+    w.load(engine, tmp_path / "o")
+    assert _unreachable(engine) == {("O2", "S2"), ("O3", "S3")}
